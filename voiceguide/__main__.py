@@ -1,0 +1,3 @@
+from voiceguide.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""The exception family. The CLI turns each into one line on stderr and an exit status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class VoiceguideError(Exception):
+    """Base of every expected failure; never shown with a traceback."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a routine file (line and column are 1-based)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
+
+
+class RoutineError(VoiceguideError):
+    """A routine file is invalid; carries every problem found in it."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class PlanError(VoiceguideError):
+    """A valid routine cannot be planned with the given options (e.g. --fit too short)."""
+
+
+class SynthesisError(VoiceguideError):
+    """Speech could not be synthesized (engine missing, unknown voice, repeated failure)."""
+
+
+class OutputError(VoiceguideError):
+    """An output file cannot be written (bad extension, unwritable folder, disk full)."""
+
+
+class DeviceError(VoiceguideError):
+    """No audio device could be opened for live playback."""
+
+
+class Interrupted(VoiceguideError):
+    """The user stopped the run (Ctrl-C, SIGTERM, or `q`)."""
+
+    exit_code = 130

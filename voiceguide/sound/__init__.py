@@ -1,0 +1,1 @@
+"""Sample-level work: clips, trimming, loudness, resampling, synthesized tones."""
