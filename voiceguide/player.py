@@ -1,0 +1,459 @@
+"""Timeline -> live sound on a monotonic clock, with a status display and single-key controls.
+
+Every onset is scheduled as `origin + event.start`, shifted only by what the user does from
+"now" (pause, jumps, pace changes) - never from the previous clip's completion: ALSA's null
+and file devices "finish" a clip at once, a real card after its length, and the schedule
+must hold on both.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from voiceguide import keys as k
+from voiceguide.clock import Clock, MonotonicClock
+from voiceguide.errors import Interrupted, PlanError
+from voiceguide.keys import KeySource
+from voiceguide.sound.clip import Clip
+from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
+from voiceguide.status import Progress, StatusSink, default_status
+from voiceguide.timeline import Cue, Event, Timeline
+
+PACE_STEP = 1.1  # `+` and `-` multiply or divide the pace by this
+PACE_LIMITS = (0.25, 4.0)
+DOUBLE_PRESS = 1.5  # seconds: `p` twice within this goes to the previous part
+KEY_GUARD = 0.005  # the last ms before an onset go to the precise clock, not to select()
+TICK = 0.25  # status refresh while waiting
+DRAIN_LIMIT = 2.0  # at the end, wait at most this long for the last sound to finish
+
+ClipFor = Callable[[Cue], Clip]
+
+
+@dataclass(frozen=True)
+class Onset:
+    """One sound started: its event index, when it was due and when it was sent (clock time)."""
+
+    index: int
+    due: float
+    at: float
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    status: Literal["finished", "stopped"]  # "stopped": the user pressed `q`
+    origin: float  # clock time the session started (first event's due time)
+    elapsed: float  # wall seconds, pauses included
+    onsets: tuple[Onset, ...]
+    pace: float  # pace at the end (after any `+`/`-`)
+
+
+def play(
+    timeline: Timeline,
+    clip_for: ClipFor,
+    *,
+    device: Device | None = None,
+    clock: Clock | None = None,
+    keys: KeySource | None = None,
+    status: StatusSink | None = None,
+    start_at: float = 0.0,
+    dry_run: bool = False,
+) -> PlayResult:
+    """Play `timeline` live; `clip_for(cue)` gives each cue's clip at the playback rate.
+
+    `start_at` is a timeline time (see `step_start`): playback begins with the first event
+    starting there or later. `clip_for` is called from one background thread, ahead of time.
+    Raises DeviceError before any waiting if no device opens, Interrupted on Ctrl-C/SIGTERM.
+    """
+    if dry_run:
+        device = SilentDevice()  # no device, no synthesis: only the schedule and the status
+    session = _Session(
+        timeline,
+        clip_for,
+        device=device or SimpleaudioDevice(),
+        clock=clock or MonotonicClock(),
+        keys=keys,
+        status=status or default_status(),
+        start_at=start_at,
+        synthesize=not dry_run,
+    )
+    return session.run()
+
+
+def step_start(timeline: Timeline, step: str) -> float:
+    """Timeline time where a step (name, case-insensitive, or 1-based number) first starts."""
+    wanted = step.strip().casefold()
+    for part in timeline.parts:
+        if part.kind != "step":
+            continue
+        if (part.step or "").casefold() == wanted or str(part.step_number) == wanted:
+            return part.start
+    names = sorted({(p.step_number or 0, p.step or "") for p in timeline.parts if p.kind == "step"})
+    listed = ", ".join(f"{n} {name}" for n, name in names) or "none"
+    raise PlanError(f"no step {step!r} in this routine (steps: {listed})")
+
+
+def _audible(event: Event) -> bool:
+    return event.kind != "silence" and event.cue is not None
+
+
+class _Session:
+    """The state of one playback: where we are, and when each remaining event is due."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        clip_for: ClipFor,
+        *,
+        device: Device,
+        clock: Clock,
+        keys: KeySource | None,
+        status: StatusSink,
+        start_at: float,
+        synthesize: bool,
+    ) -> None:
+        self.timeline = timeline
+        self.events = timeline.events
+        self.n = len(self.events)
+        self.device, self.clock, self.keys, self.status = device, clock, keys, status
+        # Timeline times of every event start, then the end; and sound (never stretched)
+        # time before each, so remaining silences can be rescaled by pace changes.
+        self.starts = [e.start for e in self.events] + [timeline.total]
+        self.sound_before = [0.0]
+        for e in self.events:
+            sound = 0.0 if e.kind == "silence" else e.duration
+            self.sound_before.append(self.sound_before[-1] + sound)
+        later = (j for j, s in enumerate(self.starts[:-1]) if s >= start_at - 1e-9)
+        self.first = next(later, self.n)
+        self.part_first: dict[int, int] = {}
+        self.rep_totals: dict[int, int] = {}
+        for j, e in enumerate(self.events):
+            self.part_first.setdefault(e.part, j)
+            if e.rep is not None:
+                self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
+        self.due = [0.0] * (self.n + 1)  # clock time each event (and the end) is due
+        self.i = self.first  # next event to start
+        self.scale = 1.0  # factor on remaining silences, changed by `+`/`-`
+        self.pace = timeline.pace
+        self.origin = 0.0
+        self.current: Playback | None = None
+        self.last_sound: int | None = None
+        self.last_p: tuple[float, int] | None = None
+        self.onsets: list[Onset] = []
+        cues = [e.cue for e in self._rotated(self.first) if _audible(e) and e.cue is not None]
+        self.clips = _Prefetcher(clip_for, cues) if synthesize else None
+
+    def _rotated(self, j: int) -> Iterator[Event]:
+        yield from self.events[j:]
+        yield from self.events[:j]
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self) -> PlayResult:
+        self.device.open()  # fails fast: DeviceError before any waiting or synthesis
+        old_switch = sys.getswitchinterval()
+        # The prefetch thread may hold the GIL for up to the switch interval (5 ms) when the
+        # scheduler wakes for an onset; a shorter interval keeps onsets within ~1 ms.
+        sys.setswitchinterval(0.0005)
+        try:
+            with _sigterm_as_interrupt(), _keys_open(self.keys):
+                if self.clips is not None:
+                    self.clips.start()
+                try:
+                    outcome = self._play_all()
+                except KeyboardInterrupt:
+                    self._stop_sound()
+                    raise Interrupted("interrupted") from None
+        finally:
+            sys.setswitchinterval(old_switch)
+            if self.clips is not None:
+                self.clips.stop()
+            self.status.close()
+            self.device.close()
+        return PlayResult(
+            status=outcome,
+            origin=self.origin,
+            elapsed=self.clock.now() - self.origin,
+            onsets=tuple(self.onsets),
+            pace=self.pace,
+        )
+
+    def _play_all(self) -> Literal["finished", "stopped"]:
+        if self.first < self.n and _audible(self.events[self.first]):
+            self._clip(self.first)  # the first clip is ready before the clock starts
+        self.origin = self.clock.now()
+        self._plan(self.first, self.origin)
+        while True:
+            pcm = self._clip(self.i) if self.i < self.n and _audible(self.events[self.i]) else None
+            key = self._wait_until(self.due[self.i])
+            if key is not None:
+                if self._on_key(key) == k.QUIT:
+                    self._stop_sound()
+                    self.status.notice(self._progress(), "stopped")
+                    return "stopped"
+                continue
+            if self.i == self.n:
+                break
+            self._start(self.i, pcm)
+            self.i += 1
+        self._drain()
+        return "finished"
+
+    def _clip(self, j: int) -> tuple[bytes, int] | None:
+        cue = self.events[j].cue
+        if self.clips is None or cue is None:
+            return None
+        return self.clips.get(cue)
+
+    def _start(self, j: int, pcm: tuple[bytes, int] | None) -> None:
+        if _audible(self.events[j]):
+            at = self.clock.now()
+            if pcm is not None:
+                self.current = self.device.play(*pcm)
+            self.onsets.append(Onset(j, self.due[j], at))
+            self.last_sound = j
+        self.status.event(self._progress(j))
+
+    def _wait_until(self, target: float) -> str | None:
+        """Wait for `target` (clock time), returning early with a key if one is pressed."""
+        while True:
+            remaining = target - self.clock.now()
+            if remaining <= 0:
+                return None
+            # (2 * KEY_GUARD, not KEY_GUARD: float rounding must not leave us polling for 1e-16 s)
+            if self.keys is not None and remaining > 2 * KEY_GUARD:
+                key = self.keys.wait(min(remaining - KEY_GUARD, TICK))
+                if key is not None:
+                    return key
+            elif remaining > TICK + KEY_GUARD:
+                self.clock.sleep(TICK)
+            else:
+                self.clock.sleep(remaining)  # precise: sleeps short of it, then spins
+                return None
+            if target - self.clock.now() > 2 * KEY_GUARD:
+                self.status.tick(self._progress())
+
+    def _plan(self, j: int, at: float) -> None:
+        """Make event `j` due at clock time `at`; later events follow at the current pace."""
+        self.i = j
+        base_start, base_sound = self.starts[j], self.sound_before[j]
+        for m in range(j, self.n + 1):
+            span = self.starts[m] - base_start
+            if self.scale == 1.0:
+                self.due[m] = at + span  # exactly origin + event.start when nothing moved
+            else:
+                sound = self.sound_before[m] - base_sound
+                self.due[m] = at + sound + self.scale * (span - sound)
+
+    def _stop_sound(self) -> None:
+        if self.current is not None:
+            self.current.stop()
+            self.current = None
+
+    def _drain(self) -> None:
+        """Let the last sound finish on a real card (its handle says so; the null device lies)."""
+        deadline = self.clock.now() + DRAIN_LIMIT
+        while self.current is not None and self.current.is_playing():
+            if self.clock.now() >= deadline:
+                break
+            self.clock.sleep(0.01)
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def _on_key(self, key: str) -> str | None:
+        now = self.clock.now()
+        if key == k.QUIT:
+            return k.QUIT
+        if key == k.PAUSE:
+            return self._pause(now)
+        if key in (k.FASTER, k.SLOWER):
+            self._change_pace(PACE_STEP if key == k.FASTER else 1 / PACE_STEP, now)
+        elif key == k.NEXT:
+            self._next(now)
+        elif key == k.PREVIOUS:
+            self._previous(now)
+        elif key == k.REPEAT and self.last_sound is not None:
+            self._jump(self.last_sound, now, "repeat")
+        return None
+
+    def _pause(self, paused_at: float) -> str | None:
+        assert self.keys is not None  # only a key can pause
+        self._stop_sound()
+        self.status.notice(self._progress(paused=paused_at), "paused")
+        while True:
+            key = self.keys.wait(TICK)
+            if key in (k.FASTER, k.SLOWER):
+                self._change_pace(PACE_STEP if key == k.FASTER else 1 / PACE_STEP, paused_at)
+            elif key == k.QUIT:
+                return k.QUIT
+            elif key in (k.PAUSE, k.NEXT, k.PREVIOUS, k.REPEAT):
+                break
+            self.status.tick(self._progress(paused=paused_at))
+        now = self.clock.now()
+        cut = self.i - 1
+        if cut >= self.first and _audible(self.events[cut]) and paused_at < self.due[self.i]:
+            self._plan(cut, now)  # the pause cut a cue short: say it again from its start
+        else:
+            for m in range(self.i, self.n + 1):
+                self.due[m] += now - paused_at
+        self.status.notice(self._progress(), "resumed")
+        return None if key == k.PAUSE else self._on_key(key)  # n/p/r also resume
+
+    def _change_pace(self, factor: float, now: float) -> None:
+        low, high = PACE_LIMITS
+        pace = min(high, max(low, self.pace * factor))
+        if abs(pace - self.pace) < 1e-9:
+            return
+        ratio = self.pace / pace  # remaining silences become this many times as long
+        anchor = self.due[self.i]
+        current = self.i - 1
+        if current >= self.first and self.events[current].kind == "silence" and now < anchor:
+            anchor = now + (anchor - now) * ratio  # the silence under way is rescaled too
+        self.pace = pace
+        self.scale *= ratio
+        self._plan(self.i, anchor)
+        self.status.notice(self._progress(), f"pace {pace:.2f}")
+
+    def _current_part(self) -> int:
+        j = self.i - 1 if self.i > self.first else self.i
+        return self.events[min(j, self.n - 1)].part
+
+    def _next(self, now: float) -> None:
+        later = [p for p in self.part_first if p > self._current_part()]
+        if later:
+            self._jump(self.part_first[min(later)], now, "next")
+        else:
+            self._jump(self.n, now, "end")
+
+    def _previous(self, now: float) -> None:
+        target = self._current_part()
+        if self.last_p is not None and now - self.last_p[0] <= DOUBLE_PRESS:
+            earlier = [p for p in self.part_first if p < self.last_p[1]]
+            target = max(earlier) if earlier else self.last_p[1]
+        self.last_p = (now, target)
+        self._jump(self.part_first[target], now, "restart")
+
+    def _jump(self, j: int, now: float, what: str) -> None:
+        self._stop_sound()
+        self._plan(j, now)
+        if j < self.n:
+            label = self._part_title(self.events[j].part) or "start"
+            self.status.notice(self._progress(j), f"{what}: {label}")
+
+    # --- display -------------------------------------------------------------------------
+
+    def _part_title(self, index: int) -> str | None:
+        parts = self.timeline.parts
+        return parts[index].title if 0 <= index < len(parts) else None
+
+    def _progress(self, j: int | None = None, paused: float | None = None) -> Progress:
+        if j is None:
+            j = self.i - 1 if self.i > self.first else self.i
+        event = self.events[max(0, min(j, self.n - 1))]
+        parts = self.timeline.parts
+        now = self.clock.now()
+        end = self.due[self.n] + (now - paused if paused is not None else 0.0)
+        return Progress(
+            event=event,
+            part=parts[event.part] if 0 <= event.part < len(parts) else None,
+            rep_total=self.rep_totals.get(event.part),
+            elapsed=now - self.origin,
+            remaining=max(0.0, end - now),
+            next_title=self._part_title(event.part + 1),
+            pace=self.pace,
+            paused=paused is not None,
+        )
+
+
+class _Prefetcher:
+    """Synthesizes cues ahead of time on one background thread, in playing order."""
+
+    def __init__(self, clip_for: ClipFor, cues: Iterable[Cue]) -> None:
+        self._clip_for = clip_for
+        self._order: deque[Cue] = deque(dict.fromkeys(cues))
+        self._done: dict[Cue, tuple[bytes, int] | Exception] = {}
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._work, name="voiceguide-prefetch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+
+    def get(self, cue: Cue) -> tuple[bytes, int]:
+        """The cue's PCM (int16 bytes) and rate, waiting for it - moved to the front - if needed."""
+        with self._cond:
+            if cue not in self._done:
+                if cue in self._order:
+                    self._order.remove(cue)
+                self._order.appendleft(cue)
+                self._cond.notify_all()
+            while cue not in self._done:
+                if not self._thread.is_alive():
+                    self._work()  # not started (or finished early): do it here
+                else:
+                    self._cond.wait(0.1)
+            result = self._done[cue]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopped or not self._order:
+                    return
+                cue = self._order.popleft()
+                if cue in self._done:
+                    continue
+            result: tuple[bytes, int] | Exception
+            try:
+                clip = self._clip_for(cue)
+                result = (clip.to_int16().tobytes(), clip.rate)
+            except Exception as exc:  # re-raised by get() in the playing thread
+                result = exc
+            with self._cond:
+                self._done[cue] = result
+                self._cond.notify_all()
+
+
+@contextmanager
+def _keys_open(keys: KeySource | None) -> Iterator[None]:
+    """Terminal mode for keys, restored on every way out (exceptions, Ctrl-C)."""
+    if keys is None:
+        yield
+        return
+    keys.open()
+    try:
+        yield
+    finally:
+        keys.close()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the sound and restores the terminal like Ctrl-C (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,162 @@
+"""What the player shows while it plays: a live status line on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Protocol, TextIO
+
+from voiceguide.timeline import Event, Part
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of the session for display."""
+
+    event: Event
+    part: Part | None
+    rep_total: int | None  # highest repetition number in the current part
+    elapsed: float  # wall seconds since the session started, pauses included
+    remaining: float  # wall seconds until the planned end
+    next_title: str | None  # title of the part after this one
+    pace: float
+    paused: bool = False
+
+
+class StatusSink(Protocol):
+    """Receives the session's progress."""
+
+    def event(self, progress: Progress) -> None:
+        """An event has just begun."""
+        ...
+
+    def tick(self, progress: Progress) -> None:
+        """Time passed (called several times a second while waiting)."""
+        ...
+
+    def notice(self, progress: Progress, text: str) -> None:
+        """Something the user did or that ended the session: paused, skipped, stopped..."""
+        ...
+
+    def close(self) -> None:
+        """The session is over."""
+        ...
+
+
+def clock_text(seconds: float) -> str:
+    """`m:ss` (or `h:mm:ss`) for a status display."""
+    whole = max(0, int(seconds + 0.5))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _stamp(seconds: float) -> str:
+    minutes, secs = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes):02d}:{secs:04.1f}"
+
+
+def event_label(progress: Progress) -> str:
+    """Where we are: the part title (e.g. `Under-eye roll (left)`) or the step name."""
+    if progress.part is not None:
+        return progress.part.title
+    return progress.event.step or ""
+
+
+def event_text(event: Event) -> str:
+    if event.kind == "silence":
+        return f"(wait {event.duration:.1f} s)"
+    if event.kind == "tone":
+        return f"[{event.text or 'tone'}]"
+    return event.text or ""
+
+
+class PlainStatus:
+    """One line per event: session time, part, text. For logs and pipes."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def event(self, progress: Progress) -> None:
+        self._line(progress, event_text(progress.event))
+
+    def tick(self, progress: Progress) -> None:
+        pass
+
+    def notice(self, progress: Progress, text: str) -> None:
+        self._line(progress, f"-- {text}")
+
+    def close(self) -> None:
+        self.out.flush()
+
+    def _line(self, progress: Progress, text: str) -> None:
+        fields = [_stamp(progress.elapsed), event_label(progress), text]
+        self.out.write("  ".join(f for f in fields if f) + "\n")
+        self.out.flush()
+
+
+class TerminalStatus:
+    """Spoken text printed as it is spoken, under it one status line redrawn in place."""
+
+    REDRAW = 0.25  # seconds between redraws of an unchanged line
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self._last_draw = -1.0
+        self._last_line = ""
+
+    def event(self, progress: Progress) -> None:
+        if progress.event.kind == "speech" and progress.event.text:
+            self._print(progress.event.text)
+        self._draw(progress, force=True)
+
+    def tick(self, progress: Progress) -> None:
+        self._draw(progress)
+
+    def notice(self, progress: Progress, text: str) -> None:
+        self._print(f"-- {text}")
+        self._draw(progress, force=True)
+
+    def close(self) -> None:
+        self.out.write("\r\x1b[2K")
+        self.out.flush()
+
+    def _print(self, text: str) -> None:
+        self.out.write(f"\r\x1b[2K{text}\n")
+
+    def _draw(self, progress: Progress, force: bool = False) -> None:
+        if not force and progress.elapsed - self._last_draw < self.REDRAW:
+            return
+        self._last_draw = progress.elapsed
+        width = shutil.get_terminal_size((80, 24)).columns
+        line = status_line(progress)[: max(10, width - 1)]
+        self.out.write(f"\r\x1b[2K{line}")
+        self.out.flush()
+
+
+def status_line(progress: Progress) -> str:
+    """`Step 3 Cleanse · left · rep 2/10 · 1:23 / 11:40 left · next: Rinse`."""
+    part = progress.part
+    fields = []
+    if part is not None and part.step_number is not None:
+        fields.append(f"Step {part.step_number} {part.step or part.title}")
+    else:
+        fields.append(event_label(progress) or "-")
+    if part is not None and part.side:
+        fields.append(part.side)
+    if progress.event.rep is not None and progress.rep_total:
+        fields.append(f"rep {progress.event.rep}/{progress.rep_total}")
+    fields.append(f"{clock_text(progress.elapsed)} / {clock_text(progress.remaining)} left")
+    if abs(progress.pace - 1.0) > 1e-9:
+        fields.append(f"pace {progress.pace:.2f}")
+    if progress.next_title:
+        fields.append(f"next: {progress.next_title}")
+    if progress.paused:
+        fields.insert(0, "PAUSED (space to resume)")
+    return " · ".join(fields)
+
+
+def default_status() -> StatusSink:
+    """A live line on a terminal, plain lines otherwise."""
+    return TerminalStatus() if sys.stdout.isatty() else PlainStatus()
