@@ -51,20 +51,23 @@ class SimpleaudioDevice:
 
     def __init__(self) -> None:
         self._sa: Any = None
+        self._error: type[Exception] = Exception
         self._last: Any = None
 
     def open(self) -> None:
         try:
             import simpleaudio
+            from simpleaudio._simpleaudio import SimpleaudioError
         except ImportError as exc:
             reason = f"simpleaudio: {exc}"
             raise DeviceError(f"no audio device available ({reason}); {RENDER_HINT}") from None
         _silence_alsa_errors()
         self._sa = simpleaudio
+        self._error = SimpleaudioError  # not re-exported by the simpleaudio package
         try:
             # A few silent frames: the only way simpleaudio has to find out if ALSA opens.
             simpleaudio.play_buffer(bytes(2 * PROBE_FRAMES), 1, 2, PROBE_RATE).stop()
-        except simpleaudio.SimpleaudioError as exc:
+        except SimpleaudioError as exc:
             raise DeviceError(f"no audio device available ({_short(exc)}); {RENDER_HINT}") from None
 
     def play(self, pcm: bytes, rate: int) -> Playback:
@@ -72,7 +75,7 @@ class SimpleaudioDevice:
             raise DeviceError("audio device used before open()")
         try:
             self._last = self._sa.play_buffer(pcm, 1, 2, rate)
-        except self._sa.SimpleaudioError as exc:
+        except self._error as exc:
             raise DeviceError(f"audio device failed ({_short(exc)}); {RENDER_HINT}") from None
         return self._last
 
@@ -104,9 +107,12 @@ class SilentDevice:
 
 
 def _short(exc: BaseException) -> str:
-    # simpleaudio: "Error opening PCM device. -- CODE: -2 -- MSG: No such file or directory"
-    text = " ".join(str(exc).split())
-    return text.replace(" -- ", ", ").rstrip(".")
+    """`Error opening PCM device: No such file or directory` from simpleaudio's
+    `Error opening PCM device. -- CODE: -2 -- MSG: No such file or directory`."""
+    fields = [f.strip() for f in " ".join(str(exc).split()).split(" -- ")]
+    message = next((f[4:].strip() for f in fields if f.startswith("MSG:")), "")
+    head = fields[0].rstrip(".")
+    return f"{head}: {message}" if message else head
 
 
 _HANDLER: Any = None  # the ctypes callback must stay referenced while ALSA may call it

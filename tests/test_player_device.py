@@ -1,0 +1,169 @@
+"""Real simpleaudio into a test ALSA device (no sound card needed): bytes, onsets, drift, errors.
+
+Each run is a fresh subprocess (tests/player_capture.py) because ALSA reads its configuration
+once per process. Clips are real eSpeak NG speech.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import signal
+import statistics
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.player_capture import load_clip
+
+pytestmark = pytest.mark.device
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = [
+    "Close your eyes.",
+    "Breathe in slowly.",
+    "Press gently under the eyes.",
+    "Roll towards the temples.",
+    "One.",
+    "Two.",
+    "Three.",
+    "Relax your jaw and let the shoulders drop.",
+    "Now the other side.",
+    "Well done.",
+]
+
+
+@pytest.fixture(scope="session")
+def speech_wavs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Real speech: one eSpeak NG WAV per text (22050 Hz mono)."""
+    directory = tmp_path_factory.mktemp("speech")
+    paths = []
+    for number, text in enumerate(TEXTS):
+        path = directory / f"cue{number}.wav"
+        subprocess.run(["espeak-ng", "-s", "220", "-w", str(path), text], check=True)
+        paths.append(str(path))
+    return paths
+
+
+def run_capture(
+    directory: Path, mode: str, cues: list[tuple[str, float]], pace: float = 1.0, **popen: object
+) -> subprocess.Popen[str]:
+    spec = directory / "spec.json"
+    spec.write_text(json.dumps({"mode": mode, "dir": str(directory), "cues": cues, "pace": pace}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.player_capture", str(spec)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,  # type: ignore[call-overload]
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 120) -> dict:  # type: ignore[type-arg]
+    out, err = process.communicate(timeout=timeout)
+    assert out, err
+    result = json.loads(out)
+    result["stderr"] = err
+    result["returncode"] = process.returncode
+    return result
+
+
+def onset_errors(result: dict) -> list[float]:  # type: ignore[type-arg]
+    """First byte at the speaker minus the planned time, per clip (the probe excluded)."""
+    segments = result["segments"][1:]
+    assert len(segments) == len(result["onsets"])
+    return [seg[0] - due for seg, (_, due, _) in zip(segments, result["onsets"], strict=True)]
+
+
+def test_clips_reach_the_device_byte_exact_and_on_time(
+    tmp_path: Path, speech_wavs: list[str]
+) -> None:
+    cues = [(wav, 0.4) for wav in speech_wavs]
+    result = finish(run_capture(tmp_path, "play", cues))
+    assert result["status"] == "finished", result["stderr"]
+    segments = result["segments"]
+    # The first thing ALSA sees is the device probe: a few silent frames.
+    assert Path(segments[0][1]).read_bytes() == bytes(64)
+    assert len(segments) == 1 + len(cues)
+    for (_, path, _), wav in zip(segments[1:], speech_wavs, strict=True):
+        expected = load_clip(wav).to_int16().tobytes()
+        captured = Path(path).read_bytes()
+        assert len(captured) == len(expected)
+        assert captured == expected
+    errors = onset_errors(result)
+    assert min(errors) > -0.001  # never early
+    assert statistics.median(errors) <= 0.002
+    assert max(errors) <= 0.020
+
+
+def test_no_drift_over_a_minute_at_high_pace(tmp_path: Path, speech_wavs: list[str]) -> None:
+    cues: list[tuple[str, float]] = []
+    total = last_start = 0.0
+    while total < 60.0:
+        wav = speech_wavs[len(cues) % len(speech_wavs)]
+        cues.append((wav, 0.8))  # 0.4 s silences at pace 2
+        last_start = total
+        total += load_clip(wav).duration + 0.4
+    result = finish(run_capture(tmp_path, "play", cues, pace=2.0), timeout=180)
+    assert result["status"] == "finished", result["stderr"]
+    errors = onset_errors(result)
+    assert len(errors) == len(cues) > 40
+    # Planned times are origin + event.start: the last cue is exactly where the timeline says.
+    last_index, last_due, _ = result["onsets"][-1]
+    assert last_due - result["origin"] == pytest.approx(last_start, abs=1e-6)
+    first, last = np.mean(errors[:5]), np.mean(errors[-5:])
+    assert last <= first + 0.002
+    assert statistics.median(errors) <= 0.002
+    assert max(errors) <= 0.020
+
+
+def test_no_device_is_one_line_before_any_synthesis(tmp_path: Path, speech_wavs: list[str]) -> None:
+    result = finish(run_capture(tmp_path, "nodevice", [(speech_wavs[0], 1.0)]))
+    assert result["error"] == (
+        "no audio device available (Error opening PCM device: No such file or directory); "
+        "use `voiceguide render` to write a file instead"
+    )
+    assert result["exit_code"] == 1
+    assert result["clip_calls"] == 0
+    assert result["seconds"] < 0.5
+    assert "ALSA lib" not in result["stderr"]
+
+
+def test_keys_on_a_terminal_quit_and_the_terminal_is_restored(
+    tmp_path: Path, speech_wavs: list[str]
+) -> None:
+    leader, follower = pty.openpty()
+    before = termios.tcgetattr(follower)
+    process = run_capture(tmp_path, "keys", [(wav, 1.0) for wav in speech_wavs], stdin=follower)
+    time.sleep(2.0)
+    during = termios.tcgetattr(follower)
+    os.write(leader, b"q")
+    result = finish(process)
+    assert not during[3] & termios.ICANON and not during[3] & termios.ECHO  # cbreak while playing
+    assert termios.tcgetattr(follower) == before
+    assert result["status"] == "stopped"
+    assert 1 <= len(result["onsets"]) < len(speech_wavs)
+    os.close(leader)
+    os.close(follower)
+
+
+def test_ctrl_c_exits_130_and_restores_the_terminal(tmp_path: Path, speech_wavs: list[str]) -> None:
+    leader, follower = pty.openpty()
+    before = termios.tcgetattr(follower)
+    process = run_capture(tmp_path, "keys", [(wav, 1.0) for wav in speech_wavs], stdin=follower)
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    result = finish(process)
+    assert result["exit_code"] == 130
+    assert result["returncode"] == 130
+    assert result["error"] == "interrupted"
+    assert termios.tcgetattr(follower) == before
+    os.close(leader)
+    os.close(follower)
