@@ -39,9 +39,7 @@ def apply_fades(samples: np.ndarray, fade_frames: int) -> np.ndarray:
     """Raised-cosine fade in and out over `fade_frames` (in place; returns `samples`)."""
     n = min(fade_frames, samples.shape[0] // 2)
     if n > 0:
-        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float64))).astype(
-            np.float32
-        )
+        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float64))).astype(np.float32)
         samples[:n] *= ramp
         samples[-n:] *= ramp[::-1]
     return samples
@@ -52,7 +50,9 @@ def gated_rms(samples: np.ndarray, rate: int, gate_dbfs: float = GATE_DBFS) -> f
     block = max(1, int(BLOCK_SECONDS * rate))
     usable = samples.shape[0] - samples.shape[0] % block
     if usable == 0:
-        return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+        return (
+            float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+        )
     blocks = samples[:usable].astype(np.float64).reshape(-1, block)
     power = np.mean(np.square(blocks), axis=1)
     voiced = power > dbfs_to_amplitude(gate_dbfs) ** 2

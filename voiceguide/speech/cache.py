@@ -8,6 +8,7 @@ length or checksum does not match its header is treated as missing (and removed)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -67,10 +68,8 @@ class ClipCache:
         clip = _decode(data, key)
         if clip is None:
             # A hand-truncated or damaged entry: drop it so it gets re-synthesized.
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
         return clip
 
     def put(self, key: str, clip: Clip) -> None:
@@ -88,10 +87,8 @@ class ClipCache:
             # produce a complete file, and the last rename wins.
             os.replace(tmp, path)
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             raise
 
     def info(self) -> CacheInfo:

@@ -7,6 +7,7 @@ in a fresh worker, and the worker count gives parallelism across cores.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -98,10 +99,8 @@ class _Worker:
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 if stream is not None:
@@ -135,6 +134,7 @@ class Pyttsx3Engine:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._voices: list[VoiceInfo] | None = None
+        self._resolved: dict[str, str] = {}
         self._tmp: Path | None = None  # created on first synthesis, removed by close()
         self._seq = 0
 
@@ -156,26 +156,40 @@ class Pyttsx3Engine:
         return list(self._voices)
 
     def check_voice(self, voice: Voice) -> None:
-        """Accept `gmw/en-us`, `en-us` or a voice name; otherwise name the closest ids."""
-        if not voice.id:
-            return
-        wanted = voice.id.casefold().split("+", 1)[0]  # eSpeak variants: en-us+f3
+        """Accept `gmw/en-us`, `en-us`, a language or a voice name; else name the closest ids."""
+        self.resolve_voice_id(voice.id)
+
+    def resolve_voice_id(self, voice_id: str | None) -> str | None:
+        """The canonical eSpeak id for what the user wrote (eSpeak ignores unknown ids)."""
+        if not voice_id:
+            return None
+        if voice_id in self._resolved:
+            return self._resolved[voice_id]
+        base, plus, variant = voice_id.partition("+")  # eSpeak variants: en-us+f3
         known: dict[str, str] = {}
         for info in self.voices():
             for alias in (info.id, info.id.rsplit("/", 1)[-1], info.name):
                 known.setdefault(alias.casefold(), info.id)
-        if wanted in known:
-            return
-        close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.5)
-        hint = ", ".join(dict.fromkeys(known[c] for c in close)) if close else "none close"
-        raise SynthesisError(
-            f"unknown voice {voice.id!r} for engine pyttsx3 (closest: {hint}; "
-            "see `voiceguide voices`)"
-        )
+        for info in self.voices():  # languages last: an exact id or name wins
+            if info.language:
+                known.setdefault(info.language.casefold(), info.id)
+        wanted = base.strip().casefold()
+        if wanted not in known:
+            close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.5)
+            hint = ", ".join(dict.fromkeys(known[c] for c in close)) if close else "none close"
+            raise SynthesisError(
+                f"unknown voice {voice_id!r} for engine pyttsx3 (closest: {hint}; "
+                "see `voiceguide voices`)"
+            )
+        resolved = known[wanted] + plus + variant
+        self._resolved[voice_id] = resolved
+        return resolved
 
     def synthesize_batch(self, requests: Sequence[tuple[str, Voice]]) -> list[Clip]:
         """Synthesize in parallel on up to `jobs` workers; each result is verified."""
         self.version()  # fails fast, in one line, if the eSpeak NG library is missing
+        for _, voice in requests:
+            self.resolve_voice_id(voice.id)  # before any thread starts: errors come out once
         results: list[Clip | None] = [None] * len(requests)
         todo: queue.Queue[int] = queue.Queue()
         for i in range(len(requests)):
@@ -197,8 +211,7 @@ class Pyttsx3Engine:
                     stop.set()
 
         threads = [
-            threading.Thread(target=run, daemon=True)
-            for _ in range(min(self.jobs, len(requests)))
+            threading.Thread(target=run, daemon=True) for _ in range(min(self.jobs, len(requests)))
         ]
         try:
             for t in threads:
@@ -272,7 +285,7 @@ class Pyttsx3Engine:
                     {
                         "op": "synth",
                         "text": text,
-                        "voice": voice.id,
+                        "voice": self.resolve_voice_id(voice.id),
                         "rate": voice.rate,
                         "volume": voice.volume,
                         "path": str(path),
@@ -326,10 +339,8 @@ def plausible_seconds(text: str, rate_wpm: int) -> tuple[float, float]:
     """Bounds on a clip's length: catches 0-frame/header-only files and a stale earlier text."""
     words = len(re.findall(r"\w+", text))
     scale = 150.0 / max(rate_wpm, 1)
-    if words == 0:
-        low = 0.0  # punctuation or symbols only: eSpeak may rightly say nothing
-    else:
-        low = 0.15 * words * 60.0 / max(rate_wpm, 1)
+    # Punctuation or symbols only (words == 0): eSpeak may rightly say nothing.
+    low = 0.15 * words * 60.0 / max(rate_wpm, 1)
     high = (3.0 + 0.25 * len(text.strip())) * max(scale, 0.25)
     return low, high
 
@@ -371,4 +382,3 @@ def _worker_env(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-

@@ -31,7 +31,9 @@ class Pyttsx3Backend:
         try:
             import pyttsx3
         except ImportError as exc:
-            raise RuntimeError(f"speech engine unavailable: pyttsx3 is not installed ({exc})")
+            raise RuntimeError(
+                f"speech engine unavailable: pyttsx3 is not installed ({exc})"
+            ) from exc
         try:
             self.engine = pyttsx3.init()
         except RuntimeError as exc:

@@ -112,7 +112,7 @@ class Synthesizer:
                 raw = engine.synthesize_batch([(t, replace(v, volume=1.0)) for t, v, _ in part])
                 if len(raw) != len(part):
                     raise SynthesisError(f"speech engine {name} returned too few clips")
-                for (text, voice, key), clip in zip(part, raw):
+                for (text, voice, key), clip in zip(part, raw, strict=False):
                     processed = process_speech(clip, voice.volume)
                     self._clips[(text, voice)] = processed
                     if self.cache is not None and key:
