@@ -224,3 +224,63 @@ def plan_table(timeline: Timeline) -> str:
     approx = " (estimated)" if timeline.estimated else ""
     rows.append(f"total {format_duration(timeline.total)}{approx}, pace {timeline.pace:g}")
     return "\n".join(rows)
+
+
+# --- speech commands ---------------------------------------------------------------
+
+
+@main.command()
+@click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the voices as JSON.")
+def voices(engine: str, as_json: bool) -> None:
+    """List the voices of a speech engine: id, name, language, gender."""
+    from voiceguide.speech.synth import list_voices
+
+    found = list_voices(engine)
+    if as_json:
+        rows = [{k: getattr(v, k) for k in ("id", "name", "language", "gender")} for v in found]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{'id':<28} {'name':<36} {'language':<16} gender")
+    for v in found:
+        click.echo(f"{v.id:<28} {v.name:<36} {v.language:<16} {v.gender}")
+
+
+_CACHE_DIR = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Clip cache folder (default: the user cache folder).",
+)
+
+
+@main.group()
+@_CACHE_DIR
+@click.pass_context
+def cache(ctx: click.Context, cache_dir: Path | None) -> None:
+    """Inspect or empty the cache of synthesized speech clips."""
+    ctx.obj = cache_dir
+
+
+@cache.command(name="info")
+@_CACHE_DIR
+@click.pass_context
+def cache_info_command(ctx: click.Context, cache_dir: Path | None) -> None:
+    """Show the cache's location, number of clips and size."""
+    from voiceguide.speech.synth import cache_info, default_cache_dir
+
+    info = cache_info(cache_dir or ctx.obj or default_cache_dir())
+    click.echo(f"location: {info.location}")
+    click.echo(f"entries:  {info.entries}")
+    click.echo(f"size:     {info.bytes / 1e6:.1f} MB")
+
+
+@cache.command(name="clear")
+@_CACHE_DIR
+@click.pass_context
+def cache_clear_command(ctx: click.Context, cache_dir: Path | None) -> None:
+    """Delete every cached clip."""
+    from voiceguide.speech.synth import cache_clear, default_cache_dir
+
+    folder = cache_dir or ctx.obj or default_cache_dir()
+    click.echo(f"removed {cache_clear(folder)} clips from {folder}")

@@ -113,10 +113,8 @@ class ClipCache:
                     removed += 1
                 file.unlink(missing_ok=True)
             elif file.is_dir() and len(file.name) == 2:
-                try:
+                with contextlib.suppress(OSError):  # not empty: holds something not ours
                     file.rmdir()
-                except OSError:
-                    pass  # not empty: holds something that is not ours
         return removed
 
     def remove_stale_temporaries(self, older_than: float = _STALE_TMP_SECONDS) -> None:

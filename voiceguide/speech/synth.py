@@ -11,10 +11,10 @@ from platformdirs import user_cache_dir
 
 import voiceguide.speech  # noqa: F401 - registers the built-in engines
 from voiceguide.errors import SynthesisError
-from voiceguide.routine.models import Voice
+from voiceguide.routine.models import DEFAULT_ENGINE, Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.processing import PROCESSING_VERSION, process_speech
-from voiceguide.speech.base import Engine, create_engine
+from voiceguide.speech.base import Engine, VoiceInfo, create_engine
 from voiceguide.speech.cache import CacheInfo, ClipCache, cache_key
 from voiceguide.timeline import Cue
 
@@ -162,3 +162,12 @@ class Synthesizer:
 
 def _identity(cue: Cue) -> tuple[str, Voice]:
     return (cue.text, cue.voice or Voice())
+
+
+def list_voices(engine_name: str = DEFAULT_ENGINE) -> list[VoiceInfo]:
+    """Every voice of the named engine, sorted by id."""
+    engine = create_engine(engine_name)
+    try:
+        return sorted(engine.voices(), key=lambda v: v.id)
+    finally:
+        engine.close()
