@@ -8,6 +8,7 @@ in a fresh worker, and the worker count gives parallelism across cores.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import difflib
 import json
 import os
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from voiceguide.errors import SynthesisError
 from voiceguide.routine.models import Voice
@@ -32,7 +32,15 @@ from voiceguide.speech.base import VoiceInfo
 from voiceguide.speech.pyttsx3_worker import DEFAULT_BACKEND, MISSING_LIBRARY
 
 ESPEAK_RATE = 22050  # hard-coded in pyttsx3's eSpeak driver for save_to_file
+_ESPEAK_LIBRARIES = (  # the names pyttsx3's eSpeak driver tries
+    "libespeak-ng.so.1",
+    "/usr/local/lib/libespeak-ng.so.1",
+    "libespeak.so.1",
+    "/opt/homebrew/lib/libespeak-ng.1.dylib",
+    "/usr/local/lib/libespeak-ng.1.dylib",
+)
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_WORKER_SCRIPT = str(Path(__file__).resolve().with_name("pyttsx3_worker.py"))
 
 
 class _WorkerFailed(Exception):
@@ -48,7 +56,7 @@ class _Worker:
 
     def __init__(self, backend: str, env: Mapping[str, str]):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide.speech.pyttsx3_worker", "--backend", backend],
+            [sys.executable, _WORKER_SCRIPT, "--backend", backend],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -317,6 +325,8 @@ class Pyttsx3Engine:
 
 def read_verified(path: Path, text: str, rate_wpm: int) -> Clip:
     """Read a synthesized file back (WAV, or AIFF on macOS); reject empty or implausible ones."""
+    import soundfile as sf  # only needed when synthesizing; keeps warm runs light
+
     try:
         info = sf.info(str(path))
         samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
@@ -357,14 +367,18 @@ def _library_version() -> str:
         ) from None
     if sys.platform in ("win32", "darwin"):
         return f"pyttsx3 {pyttsx3_version} {sys.platform}"
-    try:
-        # Importing the driver's ctypes module loads libespeak-ng; espeak_Info needs no init.
-        from pyttsx3.drivers import _espeak
-
-        espeak_version = _espeak.Info(None).decode("ascii", "replace")
-    except (RuntimeError, OSError, AttributeError):
-        raise SynthesisError(MISSING_LIBRARY) from None
-    return f"pyttsx3 {pyttsx3_version} espeak-ng {espeak_version}"
+    # Load the library pyttsx3's driver loads, by the same names, straight through ctypes:
+    # importing pyttsx3 costs a warm (all cached) run more than everything else it does.
+    # espeak_Info needs no initialization.
+    for name in _ESPEAK_LIBRARIES:
+        try:
+            library = ctypes.cdll.LoadLibrary(name)
+        except OSError:
+            continue
+        library.espeak_Info.restype = ctypes.c_char_p
+        info = library.espeak_Info(None) or b"unknown"
+        return f"pyttsx3 {pyttsx3_version} espeak-ng {info.decode('ascii', 'replace')}"
+    raise SynthesisError(MISSING_LIBRARY)
 
 
 def _worker_env(extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Worker process for the pyttsx3 engine: reads JSON requests on stdin, answers on stdout.
 
-Run as `python -m voiceguide.speech.pyttsx3_worker [--backend module:Class]`. Synthesis
-happens here rather than in the caller so that a hung eSpeak call can be killed, and so
-that several workers use several cores. This module imports nothing heavy (no numpy).
+Run as a script, `python .../pyttsx3_worker.py [--backend module:Class]`, so that starting
+a worker does not import the voiceguide package (numpy, soundfile): start-up is what a
+cold render waits for. Synthesis happens here rather than in the caller so that a hung
+eSpeak call can be killed, and so that several workers use several cores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 from typing import IO, Any
 
-DEFAULT_BACKEND = "voiceguide.speech.pyttsx3_worker:Pyttsx3Backend"
+DEFAULT_BACKEND = "pyttsx3"  # the Pyttsx3Backend below; tests pass "module:Class" fakes
 MISSING_LIBRARY = (
     "speech engine unavailable: eSpeak NG library not found; "
     "install it with: sudo apt-get install libespeak-ng1"
@@ -112,6 +113,8 @@ class Pyttsx3Backend:
 
 
 def load_backend(spec: str) -> Any:
+    if spec == DEFAULT_BACKEND:
+        return Pyttsx3Backend()
     module_name, _, attr = spec.partition(":")
     return getattr(importlib.import_module(module_name), attr)()
 
@@ -163,4 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script, Python puts this file's folder first on sys.path; its sibling
+    # modules must not shadow anything a backend imports.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
     sys.exit(main())
