@@ -79,3 +79,20 @@ def test_plausible_length_bounds():
     assert 0 < low < 1.0 < 2.0 < high
     assert plausible_seconds("...", 150)[0] == 0.0
     assert plausible_seconds("word " * 10, 300)[1] < plausible_seconds("word " * 10, 80)[1]
+
+
+def test_close_kills_busy_workers_too(tmp_path):
+    import threading
+
+    engine = faulty("AlwaysHang", tmp_path, timeout=60.0, jobs=2)
+    thread = threading.Thread(target=lambda: pytest.raises(SynthesisError, synthesize, engine))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while calls(tmp_path) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    procs = [w.proc for w in engine._live]
+    assert len(procs) == 2
+    engine.close()
+    assert all(p.wait(timeout=5) is not None for p in procs)
+    thread.join(timeout=20)
+    assert not thread.is_alive()

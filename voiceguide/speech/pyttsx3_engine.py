@@ -139,6 +139,8 @@ class Pyttsx3Engine:
         self.restarts = 0  # workers replaced after a failure (observable in tests)
         self._env = _worker_env(worker_env)
         self._idle: list[_Worker] = []
+        self._live: set[_Worker] = set()  # every started worker, busy or idle, for close()
+        self._generation = 0  # bumped by close(): batches still running then stop
         self._lock = threading.Lock()
         self._version: str | None = None
         self._voices: list[VoiceInfo] | None = None
@@ -204,6 +206,7 @@ class Pyttsx3Engine:
             todo.put(i)
         errors: list[BaseException] = []
         stop = threading.Event()
+        generation = self._generation
 
         def run() -> None:
             while not stop.is_set():
@@ -213,7 +216,7 @@ class Pyttsx3Engine:
                     return
                 try:
                     text, voice = requests[i]
-                    results[i] = self._synthesize_one(text, voice, stop)
+                    results[i] = self._synthesize_one(text, voice, stop, generation)
                 except BaseException as exc:  # handed to the caller below
                     errors.append(exc)
                     stop.set()
@@ -233,8 +236,10 @@ class Pyttsx3Engine:
         return [clip for clip in results if clip is not None]
 
     def close(self) -> None:
+        """Kill every worker, including ones still busy (e.g. after Ctrl-C)."""
         with self._lock:
-            workers, self._idle = self._idle, []
+            self._generation += 1
+            workers, self._live, self._idle = list(self._live), set(), []
         for worker in workers:
             worker.kill()
         if self._tmp is not None:
@@ -243,15 +248,26 @@ class Pyttsx3Engine:
 
     # -- workers ----------------------------------------------------------------------
 
-    def _take_worker(self) -> _Worker:
+    def _take_worker(self, generation: int | None = None) -> _Worker:
         with self._lock:
+            if generation is not None and generation != self._generation:
+                raise SynthesisError("speech engine pyttsx3 was closed during synthesis")
             if self._idle:
                 return self._idle.pop()
-        return _Worker(self.backend, self._env)
+        worker = _Worker(self.backend, self._env)
+        with self._lock:
+            self._live.add(worker)
+        return worker
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:
-            self._idle.append(worker)
+            if worker in self._live:  # not closed meanwhile
+                self._idle.append(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._live.discard(worker)
+        worker.kill()
 
     def _run_in_worker(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         last = ""
@@ -261,10 +277,10 @@ class Pyttsx3Engine:
                 worker.ensure_ready(self.start_timeout)
                 answer = worker.request(message, timeout)
             except _WorkerFatal as exc:
-                worker.kill()
+                self._discard(worker)
                 raise SynthesisError(str(exc)) from None
             except _WorkerFailed as exc:
-                worker.kill()
+                self._discard(worker)
                 self.restarts += 1
                 last = str(exc)
                 continue
@@ -274,7 +290,9 @@ class Pyttsx3Engine:
             last = str(answer.get("error", "unknown error"))
         raise SynthesisError(f"speech engine pyttsx3 failed: {last}")
 
-    def _synthesize_one(self, text: str, voice: Voice, stop: threading.Event) -> Clip:
+    def _synthesize_one(
+        self, text: str, voice: Voice, stop: threading.Event, generation: int | None = None
+    ) -> Clip:
         timeout = self.timeout if self.timeout is not None else 10.0 + 0.05 * len(text)
         last = ""
         for _ in range(self.attempts):
@@ -286,7 +304,7 @@ class Pyttsx3Engine:
                 self._seq += 1
                 # A fresh name per attempt: a killed worker's late write can't be mistaken.
                 path = self._tmp / f"clip-{self._seq}.wav"
-            worker = self._take_worker()
+            worker = self._take_worker(generation)
             try:
                 worker.ensure_ready(self.start_timeout)
                 answer = worker.request(
@@ -304,12 +322,12 @@ class Pyttsx3Engine:
                     raise _WorkerFailed(str(answer.get("error", "unknown error")))
                 clip = read_verified(path, text, voice.rate)
             except _WorkerFatal as exc:
-                worker.kill()
+                self._discard(worker)
                 raise SynthesisError(str(exc)) from None
             except _WorkerFailed as exc:
                 # Replace the worker: after a hang, a crash or a bad file its driver
                 # state (last text, target file) cannot be trusted.
-                worker.kill()
+                self._discard(worker)
                 self.restarts += 1
                 last = str(exc)
                 continue
