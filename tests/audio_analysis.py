@@ -25,12 +25,13 @@ RATE = 22050  # eSpeak NG's native rate
 
 
 @cache
-def speech_clip(text: str, rate: int = RATE) -> Clip:
+def speech_clip(text: str, rate: int = RATE, wpm: int = 175) -> Clip:
     """`text` spoken by the espeak-ng command (deterministic, unlike pyttsx3: NOTES.md),
     with leading and trailing near-silence trimmed as the speech layer does."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "clip.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), text], check=True, capture_output=True)
+        cmd = ["espeak-ng", "-s", str(wpm), "-w", str(wav), text]
+        subprocess.run(cmd, check=True, capture_output=True)
         data, file_rate = sf.read(str(wav), dtype="float32")
     loud = np.flatnonzero(np.abs(data) > 0.01)
     data = data[loud[0] : loud[-1] + 1] if loud.size else data[:0]
@@ -48,6 +49,26 @@ def clip_source(rate: int = RATE):
         return speech_clip(cue.text, rate) if cue.kind == "speech" else tone_clip(cue.text, rate)
 
     return clip_for
+
+
+class EspeakSpeech:
+    """A speech source for render_routine: real eSpeak NG speech at the voice's rate."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def prepare(self, cues, progress=None) -> None:
+        spoken = [c for c in cues if c.kind == "speech"]
+        for done, cue in enumerate(spoken, start=1):
+            self.clip(cue)
+            if progress is not None:
+                progress(done, len(spoken))
+
+    def clip(self, cue: Cue) -> Clip:
+        return speech_clip(cue.text, RATE, cue.voice.rate if cue.voice else 175)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 # ---------------------------------------------------------------- hand-built timelines
@@ -267,3 +288,22 @@ def sub_chunks(body: bytes) -> list[tuple[bytes, bytes]]:
         out.append((cid, body[at + 8 : at + 8 + size]))
         at += 8 + size + (size % 2)
     return out
+
+
+def chapter_titles(path: Path) -> list[str]:
+    """Chapter titles as stored in the file: WAV labels, Vorbis comments or ID3 CHAP."""
+    import mutagen
+
+    suffix = path.suffix.lower()
+    if suffix == ".wav":
+        adtl = riff_chunks(path).get(b"LIST/adtl", [b"adtl"])[0]
+        return [b[4:].rstrip(b"\0").decode() for cid, b in sub_chunks(adtl) if cid == b"labl"]
+    tags = mutagen.File(str(path)).tags
+    if suffix == ".mp3":
+        toc = tags.getall("CTOC")[0]
+        chaps = {c.element_id: c for c in tags.getall("CHAP")}
+        return [str(chaps[cid].sub_frames["TIT2"]) for cid in toc.child_element_ids]
+    titles = []
+    while f"CHAPTER{len(titles) + 1:03d}NAME" in tags:
+        titles.append(tags[f"CHAPTER{len(titles) + 1:03d}NAME"][0])
+    return titles

@@ -89,9 +89,13 @@ def test_unsupported_extension(tmp_path, timeline):
 def test_unsupported_captions_extension_fails_before_writing(tmp_path, timeline):
     with pytest.raises(OutputError, match=r"unsupported captions format '\.txt'"):
         render(
-            timeline, clip_source(), tmp_path / "r.wav", rate=RATE, title="t",
+            timeline,
+            clip_source(),
+            tmp_path / "r.wav",
+            rate=RATE,
+            title="t",
             captions=tmp_path / "c.txt",
-        )  # fmt: skip
+        )
     assert all_files(tmp_path) == []
 
 
@@ -131,9 +135,13 @@ def test_destination_is_a_folder(tmp_path, timeline):
 def test_progress_reaches_total_monotonically(tmp_path, timeline):
     seen: list[tuple[int, int]] = []
     render(
-        timeline, clip_source(), tmp_path / "r.wav", rate=RATE, title="t",
+        timeline,
+        clip_source(),
+        tmp_path / "r.wav",
+        rate=RATE,
+        title="t",
         progress=lambda done, total: seen.append((done, total)),
-    )  # fmt: skip
+    )
     total = round(timeline.total * RATE)
     assert seen[-1] == (total, total)
     assert all(t == total for _, t in seen)
