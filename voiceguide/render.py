@@ -70,6 +70,9 @@ def render(
     """Write `timeline` to `out` (format from its extension), with optional captions, plan
     JSON and per-part tracks. Nothing appears at any destination unless everything succeeds."""
     out = Path(out)
+    captions = Path(captions) if captions is not None else None
+    timeline_json = Path(timeline_json) if timeline_json is not None else None
+    split_dir = Path(split_dir) if split_dir is not None else None
     fmt = output_format(out)
     check_rate(fmt, rate)
     caption_fmt = caption_format(captions.suffix) if captions is not None else None
@@ -84,7 +87,6 @@ def render(
         writers.append(main)
         sidecars = {p: staging.temp_for(p) for p in (captions, timeline_json) if p is not None}
         if split_dir is not None:
-            split_dir = Path(split_dir)
             playlist = split_dir / "playlist.m3u8"
             sidecars[playlist] = staging.temp_for(playlist)
         sinks: list[_Sink] = [main]
