@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,97 @@ def schema() -> None:
     from voiceguide.routine.schema import routine_schema
 
     click.echo(json.dumps(routine_schema(), indent=2))
+
+
+# --- render command ---
+
+
+@main.command(name="render")
+@click.argument("routine")
+@plan_options
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output file; .wav, .flac, .ogg or .mp3 [default: audio/<routine>.wav].",
+)
+@click.option(
+    "--sample-rate",
+    type=click.IntRange(8000, 192000),
+    default=None,
+    help="Sample rate in Hz [default: the voice's own].",
+)
+@click.option(
+    "--captions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write captions (.vtt or .srt): one per spoken cue.",
+)
+@click.option(
+    "--timeline",
+    "timeline_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the plan JSON of exactly what was rendered.",
+)
+@click.option(
+    "--split",
+    "split_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write one file per step pass and a playlist.m3u8 into this folder.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def render_command(
+    routine: str,
+    options: PlanOptions,
+    out: Path | None,
+    sample_rate: int | None,
+    captions: Path | None,
+    timeline_json: Path | None,
+    split_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Render ROUTINE to an audio file, with chapters, optional captions and per-step tracks."""
+    from voiceguide.render import render_routine
+
+    with _progress_bar(quiet) as progress:
+        result = render_routine(
+            routine,
+            options,
+            out,
+            sample_rate=sample_rate,
+            captions=captions,
+            timeline_json=timeline_json,
+            split_dir=split_dir,
+            progress=progress,
+        )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    size = f"{result.bytes / 1e6:.1f} MB" if result.bytes >= 1e5 else f"{result.bytes / 1e3:.1f} kB"
+    click.echo(f"{result.path}  {format_duration(result.duration)}  {size}")
+
+
+@contextlib.contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on stderr (synthesis, then writing) only when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+# --- end render command ---
 
 
 # -- output helpers --------------------------------------------------------------
