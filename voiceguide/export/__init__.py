@@ -1,0 +1,1 @@
+"""File formats: audio writers (wav/flac/ogg/mp3), chapters and tags, captions, playlists."""

@@ -1,0 +1,407 @@
+"""Timeline -> audio files, streamed event by event and written atomically.
+
+The timeline is the only source of times: every event starts at sample
+round(start * rate) and spans round(end * rate) - round(start * rate) samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from voiceguide.errors import OutputError
+from voiceguide.export.captions import Caption, caption_format, captions_text
+from voiceguide.export.playlist import Track, playlist_text, slug
+from voiceguide.export.staging import Staging, describe
+from voiceguide.export.tags import Chapter, Tags
+from voiceguide.export.writers import (
+    BLOCK_FRAMES,
+    WRITE_ERRORS,
+    AudioWriter,
+    check_rate,
+    open_writer,
+    output_format,
+)
+from voiceguide.sound.clip import Clip
+from voiceguide.sound.resample import resample
+from voiceguide.sound.tones import tone_clip
+from voiceguide.timeline import Cue, Part, PlanOptions, Timeline
+
+ClipSource = Callable[[Cue], Clip]
+Progress = Callable[[int, int], None]  # (frames written, total frames)
+
+_T = TypeVar("_T")
+
+DEFAULT_RATE = 22050  # eSpeak NG's rate; used only when a routine speaks no cue at all
+
+_ZEROS = np.zeros(BLOCK_FRAMES, dtype=np.int16)
+_ZEROS.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    duration: float  # seconds
+    bytes: int
+    files: tuple[Path, ...] = field(default_factory=tuple)  # split tracks, playlist, sidecars
+    warnings: tuple[str, ...] = ()  # the plan's warnings, for the command to print
+
+
+def render(
+    timeline: Timeline,
+    clip_for: ClipSource,
+    out: Path,
+    *,
+    rate: int,
+    title: str,
+    album: str | None = None,
+    captions: Path | None = None,
+    timeline_json: Path | None = None,
+    split_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> RenderResult:
+    """Write `timeline` to `out` (format from its extension), with optional captions, plan
+    JSON and per-part tracks. Nothing appears at any destination unless everything succeeds."""
+    out = Path(out)
+    captions = Path(captions) if captions is not None else None
+    timeline_json = Path(timeline_json) if timeline_json is not None else None
+    split_dir = Path(split_dir) if split_dir is not None else None
+    fmt = output_format(out)
+    check_rate(fmt, rate)
+    caption_fmt = caption_format(captions.suffix) if captions is not None else None
+    total = round(timeline.total * rate)
+    tags = Tags(title=title, album=album or title, chapters=chapters(timeline))
+    staging = Staging()
+    writers: list[_Staged] = []
+    try:
+        # Every destination is staged before any audio is made, so an unwritable one
+        # fails at once instead of after synthesis.
+        main = _Staged(out, staging.temp_for(out), fmt, rate, tags)
+        writers.append(main)
+        sidecars = {p: staging.temp_for(p) for p in (captions, timeline_json) if p is not None}
+        if split_dir is not None:
+            playlist = split_dir / "playlist.m3u8"
+            sidecars[playlist] = staging.temp_for(playlist)
+        sinks: list[_Sink] = [main]
+        tracks: _Tracks | None = None
+        if split_dir is not None:
+            tracks = _Tracks(
+                split_dir, fmt, rate, title, _track_spans(timeline, rate, total), staging, writers
+            )
+            sinks.append(tracks)
+        _stream(timeline, clip_for, rate, total, sinks, progress)
+        for writer in writers:
+            writer.close()
+        extra: list[Path] = []
+        texts: dict[Path, str] = {}
+        if tracks is not None and split_dir is not None:
+            extra += [split_dir / t.file_name for t in tracks.listing]
+            texts[split_dir / "playlist.m3u8"] = playlist_text(tracks.listing, title)
+        if captions is not None and caption_fmt is not None:
+            texts[captions] = captions_text(speech_captions(timeline), caption_fmt)
+        if timeline_json is not None:
+            texts[timeline_json] = json.dumps(timeline.to_json(), indent=2) + "\n"
+        for dest, text in texts.items():
+            staging.fill(sidecars[dest], dest, text)
+            extra.append(dest)
+        staging.commit()
+    except BaseException:
+        # Ctrl-C included: close what is open, remove every temporary file, re-raise.
+        for writer in writers:
+            writer.abort()
+        staging.discard()
+        raise
+    return RenderResult(out, total / rate, out.stat().st_size, tuple(extra), timeline.warnings)
+
+
+class SpeechSource(Protocol):
+    """Where speech clips come from: the Synthesizer (cache, then engines)."""
+
+    def prepare(
+        self, cues: Iterable[Cue], progress: Callable[[int, int], None] | None = None
+    ) -> None: ...
+
+    def clip(self, cue: Cue) -> Clip: ...
+
+    def close(self) -> None: ...
+
+
+class CueClips:
+    """`clip_for(cue)` at one sample rate: speech resampled once per cue, tones synthesized
+    or read from their WAV file. Its `length` is what the timeline is built from, so every
+    sound event lasts exactly its clip."""
+
+    def __init__(self, speech: Callable[[Cue], Clip], rate: int):
+        self._speech = speech
+        self._rate = rate
+        self._clips: dict[Cue, Clip] = {}
+
+    def __call__(self, cue: Cue) -> Clip:
+        clip = self._clips.get(cue)
+        if clip is None:
+            if cue.kind == "tone":
+                clip = tone_clip(cue.text, self._rate)
+            else:
+                clip = self._speech(cue)
+                if clip.rate != self._rate:
+                    clip = Clip(resample(clip.samples, clip.rate, self._rate), self._rate)
+            self._clips[cue] = clip
+        return clip
+
+    def length(self, cue: Cue) -> float:
+        return self(cue).duration
+
+
+PhaseProgress = Callable[[str, int, int], None]  # ("synthesis" | "writing", done, total)
+
+
+def render_routine(
+    ref: str,
+    options: PlanOptions,
+    out: Path | None = None,
+    *,
+    sample_rate: int | None = None,
+    captions: Path | None = None,
+    timeline_json: Path | None = None,
+    split_dir: Path | None = None,
+    speech: SpeechSource | None = None,
+    progress: PhaseProgress | None = None,
+) -> RenderResult:
+    """Load ROUTINE (path or built-in name), synthesize its cues, plan it with the real clip
+    lengths and render it. Default output: audio/<routine-name>.wav in the current folder."""
+    from voiceguide.routine.builtins import resolve_routine
+    from voiceguide.timeline import build_timeline, speech_cues
+
+    routine = resolve_routine(ref)
+    if out is None:
+        out = Path("audio") / f"{routine.name or slug(routine.title)}.wav"
+    # Options that can only fail are checked before the slow part (synthesis).
+    fmt = output_format(out)
+    if sample_rate is not None:
+        check_rate(fmt, sample_rate)
+    if captions is not None:
+        caption_format(captions.suffix)
+    cues = speech_cues(routine, options)
+    owned = speech is None
+    if speech is None:
+        from voiceguide.speech.synth import Synthesizer
+
+        speech = Synthesizer()
+    try:
+        speech.prepare(cues, partial(progress, "synthesis") if progress else None)
+        spoken = [c for c in cues if c.kind == "speech"]
+        # Default rate: the voice's own (the first speech clip's), so nothing is resampled.
+        rate = sample_rate or (speech.clip(spoken[0]).rate if spoken else DEFAULT_RATE)
+        sounds = CueClips(speech.clip, rate)
+        timeline = build_timeline(routine, options, sounds.length)
+        return render(
+            timeline,
+            sounds,
+            out,
+            rate=rate,
+            title=routine.title,
+            captions=captions,
+            timeline_json=timeline_json,
+            split_dir=split_dir,
+            progress=partial(progress, "writing") if progress else None,
+        )
+    finally:
+        if owned:
+            speech.close()
+
+
+def chapters(timeline: Timeline) -> list[Chapter]:
+    """One chapter per step pass: from its start to the next part's start (or the end)."""
+    parts = timeline.parts
+    marks = []
+    for i, part in enumerate(parts):
+        if part.kind == "step":
+            end = parts[i + 1].start if i + 1 < len(parts) else timeline.total
+            marks.append(Chapter(part.title, part.start, end))
+    return marks
+
+
+def speech_captions(timeline: Timeline) -> list[Caption]:
+    """One caption per speech event, with the event's exact times and text."""
+    return [
+        Caption(e.start, e.end, e.text if e.text is not None else (e.cue.text if e.cue else ""))
+        for e in timeline.events
+        if e.kind == "speech"
+    ]
+
+
+class _Sink:
+    def write(self, block: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+def _stream(
+    timeline: Timeline,
+    clip_for: ClipSource,
+    rate: int,
+    total: int,
+    sinks: Sequence[_Sink],
+    progress: Progress | None,
+) -> None:
+    """Feed every event's samples, in order, to every sink: exactly `total` frames."""
+    pos = 0
+
+    def emit(block: np.ndarray) -> None:
+        nonlocal pos
+        for sink in sinks:
+            sink.write(block)
+        pos += int(block.shape[0])
+        if progress is not None:
+            progress(pos, total)
+
+    def silence(frames: int) -> None:
+        while frames > 0:
+            n = min(frames, BLOCK_FRAMES)
+            emit(_ZEROS[:n])
+            frames -= n
+
+    for event in timeline.events:
+        start = min(round(event.start * rate), total)
+        end = min(round(event.end * rate), total)
+        silence(start - pos)  # a gap between events (none in a well-formed timeline)
+        skip = max(0, pos - start)  # overlap with the previous event: drop its head
+        span = end - start
+        if skip >= span:
+            continue
+        if event.kind == "silence":
+            silence(span - skip)  # digital zeros
+            continue
+        if event.cue is None:
+            raise ValueError(f"{event.kind} event at {event.start:.3f}s has no cue")
+        samples = _pcm(clip_for(event.cue), rate)[:span]  # a sample or two too long: cut
+        if samples.shape[0] > skip:
+            for at in range(skip, samples.shape[0], BLOCK_FRAMES):
+                emit(samples[at : at + BLOCK_FRAMES])
+        silence(end - pos)  # clip shorter than its span: pad with zeros
+    silence(total - pos)
+
+
+def _pcm(clip: Clip, rate: int) -> np.ndarray:
+    """The clip as int16 at `rate` (clip sources should already deliver `rate`)."""
+    if clip.rate != rate:
+        clip = Clip(resample(clip.samples, clip.rate, rate), rate)
+    return clip.to_int16()
+
+
+class _Staged(_Sink):
+    """An audio writer on a temporary file, reporting failures against the destination."""
+
+    def __init__(self, dest: Path, temp: Path, fmt: str, rate: int, tags: Tags):
+        self.dest = dest
+        self._open = False
+        self._writer: AudioWriter = self._guard(lambda: open_writer(temp, fmt, rate, tags))
+        self._open = True
+
+    def write(self, block: np.ndarray) -> None:
+        self._guard(lambda: self._writer.write(block))
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._guard(self._writer.close)
+
+    def abort(self) -> None:
+        if self._open:
+            self._open = False
+            # The temporary file is removed next; the first error is the one that matters.
+            with contextlib.suppress(*WRITE_ERRORS):
+                self._writer.abort()
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        try:
+            return action()
+        except WRITE_ERRORS as exc:
+            raise OutputError(f"cannot write {self.dest}: {describe(exc)}") from None
+
+
+@dataclass(frozen=True)
+class _Span:
+    part: Part | None
+    file_stem: str
+    title: str
+    start: int  # frames
+    end: int
+
+
+def _track_spans(timeline: Timeline, rate: int, total: int) -> list[_Span]:
+    """Per-part tracks: intro 00, step passes 01.. in order, outro after the last pass.
+    Each spans its part's start to the next part's start; the first starts at 0."""
+    parts = timeline.parts
+    if not parts:
+        return [_Span(None, f"01-{slug(timeline.title)}", timeline.title, 0, total)]
+    passes = sum(1 for p in parts if p.kind == "step")
+    width = max(2, len(str(passes + 1)))
+    spans = []
+    number = 0
+    for i, part in enumerate(parts):
+        if part.kind == "intro":
+            n = 0
+        else:
+            number += 1
+            n = number
+        start = 0 if i == 0 else min(round(part.start * rate), total)
+        end = total if i + 1 == len(parts) else min(round(parts[i + 1].start * rate), total)
+        spans.append(_Span(part, f"{n:0{width}d}-{slug(part.title)}", part.title, start, end))
+    return spans
+
+
+class _Tracks(_Sink):
+    """Routes the stream into one file per part, opening each only when it is reached so
+    a single encoder is alive at a time."""
+
+    def __init__(
+        self,
+        folder: Path,
+        fmt: str,
+        rate: int,
+        album: str,
+        spans: list[_Span],
+        staging: Staging,
+        writers: list[_Staged],
+    ):
+        self._folder = folder
+        self._fmt = fmt
+        self._rate = rate
+        self._album = album
+        self._spans = [s for s in spans if s.end > s.start]
+        self._staging = staging
+        self._writers = writers
+        self._pos = 0
+        self._index = -1
+        self._current: _Staged | None = None
+        self.listing: list[Track] = []
+
+    def write(self, block: np.ndarray) -> None:
+        at = 0
+        while at < block.shape[0]:
+            if self._current is None or self._pos >= self._spans[self._index].end:
+                self._next()
+            assert self._current is not None
+            n = min(block.shape[0] - at, self._spans[self._index].end - self._pos)
+            self._current.write(block[at : at + n])
+            at += n
+            self._pos += n
+
+    def _next(self) -> None:
+        if self._current is not None:
+            self._current.close()
+        self._index += 1
+        span = self._spans[self._index]
+        ext = "." + self._fmt
+        dest = self._folder / (span.file_stem + ext)
+        tags = Tags(title=span.title, album=self._album, track=(self._index + 1, len(self._spans)))
+        self._current = _Staged(dest, self._staging.temp_for(dest), self._fmt, self._rate, tags)
+        self._writers.append(self._current)
+        self.listing.append(Track(dest.name, span.title, (span.end - span.start) / self._rate))

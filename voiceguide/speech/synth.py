@@ -1,0 +1,173 @@
+"""Cues -> processed clips: the cache first, then engines in parallel; each text once per run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+
+from platformdirs import user_cache_dir
+
+import voiceguide.speech  # noqa: F401 - registers the built-in engines
+from voiceguide.errors import SynthesisError
+from voiceguide.routine.models import DEFAULT_ENGINE, Voice
+from voiceguide.sound.clip import Clip
+from voiceguide.sound.processing import PROCESSING_VERSION, process_speech
+from voiceguide.speech.base import Engine, VoiceInfo, create_engine
+from voiceguide.speech.cache import CacheInfo, ClipCache, cache_key
+from voiceguide.timeline import Cue
+
+# Clips are synthesized in chunks so progress can be reported between them; a chunk is
+# large enough to keep every worker busy.
+_CHUNK_PER_JOB = 8
+
+
+def default_cache_dir() -> Path:
+    """Where clips are cached unless --cache-dir says otherwise."""
+    return Path(user_cache_dir("voiceguide")) / "clips"
+
+
+def cache_info(cache_dir: Path) -> CacheInfo:
+    """Location, number of entries and total bytes of a clip cache."""
+    return ClipCache(cache_dir).info()
+
+
+def cache_clear(cache_dir: Path) -> int:
+    """Empty a clip cache; returns the number of entries removed."""
+    return ClipCache(cache_dir).clear()
+
+
+class Synthesizer:
+    """Hands out trimmed, loudness-normalized clips for speech cues."""
+
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        use_cache: bool = True,
+        jobs: int | None = None,
+        engine_factory: Callable[[str], Engine] = create_engine,
+    ):
+        self.cache = ClipCache(cache_dir or default_cache_dir()) if use_cache else None
+        self.jobs = jobs
+        self._factory = engine_factory
+        self._engines: dict[str, Engine] = {}
+        self._checked: set[Voice] = set()
+        self._clips: dict[tuple[str, Voice], Clip] = {}  # this run's clips, by (text, voice)
+        if self.cache is not None:
+            self.cache.remove_stale_temporaries()
+
+    def __enter__(self) -> Synthesizer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def engine(self, name: str) -> Engine:
+        """The engine called `name`; one instance per synthesizer, created on first use."""
+        if name not in self._engines:
+            engine = self._factory(name)
+            if self.jobs is not None and hasattr(engine, "jobs"):
+                engine.jobs = self.jobs  # engines that parallelize expose a worker count
+            self._engines[name] = engine
+        return self._engines[name]
+
+    def prepare(
+        self, cues: Iterable[Cue], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Make every unique speech cue available: from the cache, else synthesized in
+        parallel. Tone cues are ignored. `progress(done, total)` counts unique cues."""
+        wanted = list(dict.fromkeys(_identity(c) for c in cues if c.kind == "speech"))
+        total = len(wanted)
+        missing = [item for item in wanted if item not in self._clips]
+        done = total - len(missing)
+        pending: list[tuple[str, Voice, str | None]] = []
+        for text, voice in missing:
+            key = self._key(text, voice)
+            clip = self.cache.get(key) if self.cache is not None and key else None
+            if clip is not None:
+                self._clips[(text, voice)] = clip
+                done += 1
+            else:
+                pending.append((text, voice, key))
+        if progress is not None:
+            progress(done, total)
+        by_engine: dict[str, list[tuple[str, Voice, str | None]]] = {}
+        for item in pending:
+            by_engine.setdefault(item[1].engine, []).append(item)
+        for name, items in by_engine.items():
+            engine = self.engine(name)
+            for voice in dict.fromkeys(v for _, v, _ in items):
+                self._check_voice(engine, voice)
+            chunk = max(1, _CHUNK_PER_JOB * (getattr(engine, "jobs", None) or 1))
+            for start in range(0, len(items), chunk):
+                part = items[start : start + chunk]
+                # Engines synthesize at full volume; the voice's volume is applied after
+                # loudness normalization, so it is linear and the same for every engine.
+                raw = engine.synthesize_batch([(t, replace(v, volume=1.0)) for t, v, _ in part])
+                if len(raw) != len(part):
+                    raise SynthesisError(f"speech engine {name} returned too few clips")
+                for (text, voice, key), clip in zip(part, raw, strict=False):
+                    processed = process_speech(clip, voice.volume)
+                    self._clips[(text, voice)] = processed
+                    if self.cache is not None and key:
+                        self.cache.put(key, processed)
+                done += len(part)
+                if progress is not None:
+                    progress(done, total)
+
+    def clip(self, cue: Cue) -> Clip:
+        """The processed clip of a speech cue, at the engine's native rate."""
+        if cue.kind != "speech":
+            raise ValueError(f"not a speech cue: {cue.kind}")
+        identity = _identity(cue)
+        if identity not in self._clips:
+            self.prepare([cue])
+        return self._clips[identity]
+
+    def length(self, cue: Cue) -> float:
+        """Seconds of `clip(cue)` (what the timeline needs)."""
+        return self.clip(cue).duration
+
+    def close(self) -> None:
+        """Stop every engine's workers."""
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()
+
+    def _check_voice(self, engine: Engine, voice: Voice) -> None:
+        if voice not in self._checked:
+            engine.check_voice(voice)
+            self._checked.add(voice)
+
+    def _key(self, text: str, voice: Voice) -> str | None:
+        if self.cache is None:
+            return None
+        engine = self.engine(voice.engine)
+        return cache_key(
+            engine.name,
+            engine.version(),
+            voice.id or "",
+            voice.rate,
+            voice.volume,
+            PROCESSING_VERSION,
+            text,
+        )
+
+
+def _identity(cue: Cue) -> tuple[str, Voice]:
+    return (cue.text, cue.voice or Voice())
+
+
+def list_voices(engine_name: str = DEFAULT_ENGINE) -> list[VoiceInfo]:
+    """Every voice of the named engine, sorted by id."""
+    engine = create_engine(engine_name)
+    try:
+        return sorted(engine.voices(), key=lambda v: v.id)
+    finally:
+        engine.close()
