@@ -293,6 +293,34 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
 # --- end render command ---
 
 
+# --- play command ---
+
+
+@main.command(name="play")
+@click.argument("routine")
+@plan_options
+@click.option("--from", "from_step", metavar="STEP", help="Start at this step (name or number).")
+@click.option("--no-keys", is_flag=True, help="Ignore the keyboard (for use from scripts).")
+@click.option("--dry-run", is_flag=True, help="Print the events at their times; play no sound.")
+def play_command(
+    routine: str, options: PlanOptions, from_step: str | None, no_keys: bool, dry_run: bool
+) -> None:
+    """Speak ROUTINE live, each cue on time. Keys: space pause/resume, n next step,
+    p restart step (twice: previous), r repeat cue, + / - pace, q quit."""
+    from voiceguide.player import play_routine
+
+    def warn(text: str) -> None:
+        click.echo(f"warning: {text}", err=True)
+
+    result = play_routine(
+        routine, options, start_step=from_step, use_keys=not no_keys, dry_run=dry_run, warn=warn
+    )
+    click.echo(f"{result.status} after {format_duration(result.elapsed)}")
+
+
+# --- end play command ---
+
+
 # -- output helpers --------------------------------------------------------------
 
 

@@ -11,20 +11,22 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from voiceguide import keys as k
 from voiceguide.clock import Clock, MonotonicClock
 from voiceguide.errors import Interrupted, PlanError
-from voiceguide.keys import KeySource
+from voiceguide.keys import KeySource, TerminalKeys, terminal_keys_available
+from voiceguide.prefetch import ClipFor, ClipPrefetcher
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
+from voiceguide.sound.resample import resample
+from voiceguide.sound.tones import tone_clip
 from voiceguide.status import Progress, StatusSink, default_status
-from voiceguide.timeline import Cue, Event, Timeline
+from voiceguide.timeline import Cue, Event, PlanOptions, Timeline
 
 PACE_STEP = 1.1  # `+` and `-` multiply or divide the pace by this
 PACE_LIMITS = (0.25, 4.0)
@@ -32,8 +34,7 @@ DOUBLE_PRESS = 1.5  # seconds: `p` twice within this goes to the previous part
 KEY_GUARD = 0.005  # the last ms before an onset go to the precise clock, not to select()
 TICK = 0.25  # status refresh while waiting
 DRAIN_LIMIT = 2.0  # at the end, wait at most this long for the last sound to finish
-
-ClipFor = Callable[[Cue], Clip]
+TONE_RATE = 22050  # playback rate when a routine speaks no cue at all (eSpeak NG's rate)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,88 @@ def play(
         synthesize=not dry_run,
     )
     return session.run()
+
+
+def play_routine(
+    ref: str,
+    options: PlanOptions,
+    *,
+    start_step: str | None = None,
+    use_keys: bool = True,
+    dry_run: bool = False,
+    warn: Callable[[str], None] | None = None,
+    speech: SpeechSource | None = None,
+    device: Device | None = None,
+) -> PlayResult:
+    """Load ROUTINE (path or built-in name), open the device, synthesize (cache first), plan
+    with the real clip lengths - the same timeline `render` writes - and play it live."""
+    from voiceguide.routine.builtins import resolve_routine
+    from voiceguide.timeline import build_timeline, speech_cues
+
+    routine = resolve_routine(ref)
+    if not dry_run:
+        device = device or SimpleaudioDevice()
+        device.open()  # no device: one line now, before any synthesis or waiting
+    cues = speech_cues(routine, options)
+    owned = speech is None
+    if speech is None:
+        from voiceguide.speech.synth import Synthesizer
+
+        speech = Synthesizer()
+    try:
+        speech.prepare(cues)
+        spoken = [c for c in cues if c.kind == "speech"]
+        rate = speech.clip(spoken[0]).rate if spoken else TONE_RATE
+        clips = PlayClips(speech.clip, rate)
+        timeline = build_timeline(routine, options, clips.length)
+        for warning in timeline.warnings:
+            if warn is not None:
+                warn(warning)
+        start_at = step_start(timeline, start_step) if start_step is not None else 0.0
+        keys = TerminalKeys() if use_keys and terminal_keys_available() else None
+        return play(timeline, clips, device=device, keys=keys, start_at=start_at, dry_run=dry_run)
+    finally:
+        if owned:
+            speech.close()
+
+
+class SpeechSource(Protocol):
+    """The Synthesizer, as play_routine uses it."""
+
+    def prepare(self, cues: Iterable[Cue]) -> None: ...
+
+    def clip(self, cue: Cue) -> Clip: ...
+
+    def close(self) -> None: ...
+
+
+class PlayClips:
+    """`clip_for(cue)` at one rate: speech resampled once, tones synthesized or read.
+
+    The same as render's CueClips (kept here so `play` does not import the encoders):
+    the timeline is built from `length`, so each sound event lasts exactly its clip."""
+
+    def __init__(self, speech: Callable[[Cue], Clip], rate: int) -> None:
+        self._speech = speech
+        self._rate = rate
+        self._clips: dict[Cue, Clip] = {}
+        self._lock = threading.Lock()  # called from the prefetch thread and the planner
+
+    def __call__(self, cue: Cue) -> Clip:
+        with self._lock:
+            clip = self._clips.get(cue)
+            if clip is None:
+                if cue.kind == "tone":
+                    clip = tone_clip(cue.text, self._rate)
+                else:
+                    clip = self._speech(cue)
+                    if clip.rate != self._rate:
+                        clip = Clip(resample(clip.samples, clip.rate, self._rate), self._rate)
+                self._clips[cue] = clip
+            return clip
+
+    def length(self, cue: Cue) -> float:
+        return self(cue).duration
 
 
 def step_start(timeline: Timeline, step: str) -> float:
@@ -147,7 +230,7 @@ class _Session:
         self.last_p: tuple[float, int] | None = None
         self.onsets: list[Onset] = []
         cues = [e.cue for e in self._rotated(self.first) if _audible(e) and e.cue is not None]
-        self.clips = _Prefetcher(clip_for, cues) if synthesize else None
+        self.clips = ClipPrefetcher(clip_for, cues) if synthesize else None
 
     def _rotated(self, j: int) -> Iterator[Event]:
         yield from self.events[j:]
@@ -369,64 +452,6 @@ class _Session:
             pace=self.pace,
             paused=paused is not None,
         )
-
-
-class _Prefetcher:
-    """Synthesizes cues ahead of time on one background thread, in playing order."""
-
-    def __init__(self, clip_for: ClipFor, cues: Iterable[Cue]) -> None:
-        self._clip_for = clip_for
-        self._order: deque[Cue] = deque(dict.fromkeys(cues))
-        self._done: dict[Cue, tuple[bytes, int] | Exception] = {}
-        self._cond = threading.Condition()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._work, name="voiceguide-prefetch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=1.0)
-
-    def get(self, cue: Cue) -> tuple[bytes, int]:
-        """The cue's PCM (int16 bytes) and rate, waiting for it - moved to the front - if needed."""
-        with self._cond:
-            if cue not in self._done:
-                if cue in self._order:
-                    self._order.remove(cue)
-                self._order.appendleft(cue)
-                self._cond.notify_all()
-            while cue not in self._done:
-                if not self._thread.is_alive():
-                    self._work()  # not started (or finished early): do it here
-                else:
-                    self._cond.wait(0.1)
-            result = self._done[cue]
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                if self._stopped or not self._order:
-                    return
-                cue = self._order.popleft()
-                if cue in self._done:
-                    continue
-            result: tuple[bytes, int] | Exception
-            try:
-                clip = self._clip_for(cue)
-                result = (clip.to_int16().tobytes(), clip.rate)
-            except Exception as exc:  # re-raised by get() in the playing thread
-                result = exc
-            with self._cond:
-                self._done[cue] = result
-                self._cond.notify_all()
 
 
 @contextmanager

@@ -55,6 +55,8 @@ class SimpleaudioDevice:
         self._last: Any = None
 
     def open(self) -> None:
+        if self._sa is not None:
+            return  # already probed (play_routine opens before synthesis, play() again)
         try:
             import simpleaudio
             from simpleaudio._simpleaudio import SimpleaudioError
