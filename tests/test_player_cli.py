@@ -1,0 +1,103 @@
+"""`voiceguide play` as the user runs it: real synthesis, real simpleaudio, test ALSA devices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.player_capture import ALSA_DIR, FifoCapture, capture_conf
+from voiceguide.cli import main
+from voiceguide.player import PlayClips
+from voiceguide.routine.builtins import resolve_routine
+from voiceguide.speech.synth import Synthesizer
+from voiceguide.timeline import PlanOptions, speech_cues
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = """\
+title: Tiny
+gap: 0.5s
+steps:
+  - name: Breathe
+    say: Breathe in.
+    hold: 1s
+  - name: Relax
+    say: Relax your shoulders.
+    hold: 1s
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+def voiceguide(
+    *args: str, alsa_conf: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a fresh process (ALSA reads its configuration once per process)."""
+    env = dict(os.environ, ALSA_CONFIG_PATH=str(alsa_conf))
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_dry_run_prints_each_event_at_its_time(tiny: Path) -> None:
+    result = CliRunner().invoke(main, ["play", str(tiny), "--dry-run", "--no-keys", "--from", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "00:00.0  Relax  Relax your shoulders."
+    assert lines[1].startswith("00:01.") and lines[1].endswith("Relax  (wait 1.0 s)")
+    assert lines[-1].startswith("finished after 0:0")
+
+
+def test_unknown_step_is_one_line(tiny: Path) -> None:
+    result = CliRunner().invoke(main, ["play", str(tiny), "--dry-run", "--from", "Stretch"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "error: no step 'Stretch' in this routine (steps: 1 Breathe, 2 Relax)\n"
+    )
+
+
+@pytest.mark.device
+def test_no_audio_device_is_one_line_and_exit_1(tiny: Path) -> None:
+    result = voiceguide("play", str(tiny), "--no-keys", alsa_conf=ALSA_DIR / "empty.conf")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: no audio device available (Error opening PCM device: No such file or "
+        "directory); use `voiceguide render` to write a file instead\n"
+    )
+
+
+@pytest.mark.device
+def test_play_sends_every_cue_byte_exact_to_the_device(tiny: Path, tmp_path: Path) -> None:
+    conf, fifo = capture_conf(tmp_path)
+    capture = FifoCapture(fifo, tmp_path)
+    capture.start()
+    result = voiceguide("play", str(tiny), "--no-keys", alsa_conf=conf)
+    capture.stop()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line[9:] for line in lines[:2]] == ["Breathe  Breathe in.", "Breathe  (wait 1.0 s)"]
+    assert lines[-1].startswith("finished after 0:0")
+    # The clips the command synthesized are in the (per-test) cache: make them again here.
+    cues = speech_cues(resolve_routine(str(tiny)), PlanOptions())
+    with Synthesizer() as speech:
+        speech.prepare(cues)
+        clips = PlayClips(speech.clip, speech.clip(cues[0]).rate)
+        expected = [clips(cue).to_int16().tobytes() for cue in cues]
+    captured = [Path(path).read_bytes() for _, path, _ in capture.segments]
+    assert captured[0] == bytes(64)  # the device probe
+    assert captured[1:] == expected
