@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import time
 from typing import Any, Protocol
 
 from voiceguide.errors import DeviceError
@@ -15,6 +16,7 @@ from voiceguide.errors import DeviceError
 # Played once by `open()` to find out, before any waiting begins, whether a device exists.
 PROBE_FRAMES = 32
 PROBE_RATE = 22050
+PROBE_CLOSE_LIMIT = 0.5  # seconds
 RENDER_HINT = "use `voiceguide render` to write a file instead"
 
 
@@ -68,9 +70,15 @@ class SimpleaudioDevice:
         self._error = SimpleaudioError  # not re-exported by the simpleaudio package
         try:
             # A few silent frames: the only way simpleaudio has to find out if ALSA opens.
-            simpleaudio.play_buffer(bytes(2 * PROBE_FRAMES), 1, 2, PROBE_RATE).stop()
+            probe = simpleaudio.play_buffer(bytes(2 * PROBE_FRAMES), 1, 2, PROBE_RATE)
         except SimpleaudioError as exc:
             raise DeviceError(f"no audio device available ({_short(exc)}); {RENDER_HINT}") from None
+        # Wait until the probe has closed the PCM: a first cue played while it is still open
+        # could find a card without mixing busy (and runs into it on the test FIFO device).
+        probe.stop()
+        deadline = time.monotonic() + PROBE_CLOSE_LIMIT
+        while probe.is_playing() and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def play(self, pcm: bytes, rate: int) -> Playback:
         if self._sa is None:
