@@ -255,3 +255,44 @@ def test_status_progress_and_line() -> None:
     assert status_line(left).startswith(
         "Step 2 Roll · left · 0:13 / 0:13 left · next: Roll (right)"
     )
+
+
+def test_pause_after_jumping_back_before_the_start_step_still_restarts_the_cue() -> None:
+    # Started at "Roll (left)"; p p goes back to "Cleanse"; a pause in its first cue restarts it.
+    result, _, _, _ = run([(1.0, "p"), (1.4, "p"), (2.0, " "), (4.0, " ")], start_at=12.5)
+    expected = [(8, 0.0), (9, 0.5), (8, 1.0), (2, 1.4), (2, 4.0), (4, 4.0 + 1.5 + 3.0)]
+    assert played(result)[:6] == expected
+
+
+def test_pace_change_then_pause_during_the_same_cue() -> None:
+    result, _, _, _ = run([(3.2, "+"), (3.4, " "), (5.0, " ")])
+    times = dict(played(result)[2:])
+    assert played(result)[2] == (2, 5.0)
+    assert times[4] == pytest.approx(5.0 + 1.5 + 3.0 / PACE_STEP)
+
+
+def test_terminal_status_prints_text_and_redraws_one_line() -> None:
+    from voiceguide.status import TerminalStatus
+
+    out = io.StringIO()
+    clock = FakeClock()
+    play(
+        sample_timeline(),
+        tone_clip,
+        device=FakeDevice(clock),
+        clock=clock,
+        status=TerminalStatus(out),
+    )
+    text = out.getvalue()
+    printed = [chunk.split("\n")[0] for chunk in text.split("\r\x1b[2K") if "\n" in chunk]
+    assert printed == [
+        "Welcome",
+        "Cleanse your face",
+        "one",
+        "two",
+        "Roll left",
+        "Roll right",
+        "Done",
+    ]
+    assert "Step 2 Roll · right · 0:19 / 0:07 left · next: Outro" in text
+    assert text.endswith("\r\x1b[2K")  # the status line is cleared at the end

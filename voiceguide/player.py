@@ -222,6 +222,7 @@ class _Session:
                 self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
         self.due = [0.0] * (self.n + 1)  # clock time each event (and the end) is due
         self.i = self.first  # next event to start
+        self.under_way: int | None = None  # the event started last, if not jumped away from
         self.scale = 1.0  # factor on remaining silences, changed by `+`/`-`
         self.pace = timeline.pace
         self.origin = 0.0
@@ -301,6 +302,7 @@ class _Session:
                 self.current = self.device.play(*pcm)
             self.onsets.append(Onset(j, self.due[j], at))
             self.last_sound = j
+        self.under_way = j
         self.status.event(self._progress(j))
 
     def _wait_until(self, target: float) -> str | None:
@@ -325,6 +327,7 @@ class _Session:
     def _plan(self, j: int, at: float) -> None:
         """Make event `j` due at clock time `at`; later events follow at the current pace."""
         self.i = j
+        self.under_way = None
         base_start, base_sound = self.starts[j], self.sound_before[j]
         for m in range(j, self.n + 1):
             span = self.starts[m] - base_start
@@ -379,8 +382,8 @@ class _Session:
                 break
             self.status.tick(self._progress(paused=paused_at))
         now = self.clock.now()
-        cut = self.i - 1
-        if cut >= self.first and _audible(self.events[cut]) and paused_at < self.due[self.i]:
+        cut = self.under_way
+        if cut is not None and _audible(self.events[cut]) and paused_at < self.due[self.i]:
             self._plan(cut, now)  # the pause cut a cue short: say it again from its start
         else:
             for m in range(self.i, self.n + 1):
@@ -395,16 +398,17 @@ class _Session:
             return
         ratio = self.pace / pace  # remaining silences become this many times as long
         anchor = self.due[self.i]
-        current = self.i - 1
-        if current >= self.first and self.events[current].kind == "silence" and now < anchor:
+        current = self.under_way
+        if current is not None and self.events[current].kind == "silence" and now < anchor:
             anchor = now + (anchor - now) * ratio  # the silence under way is rescaled too
         self.pace = pace
         self.scale *= ratio
         self._plan(self.i, anchor)
+        self.under_way = current  # not a jump: the event under way still is
         self.status.notice(self._progress(), f"pace {pace:.2f}")
 
     def _current_part(self) -> int:
-        j = self.i - 1 if self.i > self.first else self.i
+        j = self.under_way if self.under_way is not None else self.i
         return self.events[min(j, self.n - 1)].part
 
     def _next(self, now: float) -> None:
@@ -437,7 +441,7 @@ class _Session:
 
     def _progress(self, j: int | None = None, paused: float | None = None) -> Progress:
         if j is None:
-            j = self.i - 1 if self.i > self.first else self.i
+            j = self.under_way if self.under_way is not None else self.i
         event = self.events[max(0, min(j, self.n - 1))]
         parts = self.timeline.parts
         now = self.clock.now()
