@@ -6,11 +6,17 @@ read the `Timeline` it returns.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from voiceguide.routine.models import Voice, VoiceSpec
+from voiceguide.errors import PlanError
+from voiceguide.routine.durations import format_duration
+from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
+from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS
+from voiceguide.routine.templates import fill
 
 EventKind = Literal["speech", "silence", "tone"]
 PartKind = Literal["intro", "step", "outro"]
@@ -107,3 +113,375 @@ class Timeline:
 def _seconds(t: float) -> float:
     # Microseconds are far below anything audible and keep the JSON readable.
     return round(t, 6)
+
+
+# ---------------------------------------------------------------------------
+# Building
+
+
+def effective_reps(step: Step, reps: int | Literal["min", "max"] | None) -> int:
+    """Repetitions of a step under `--reps` (steps that do not repeat stay at one pass)."""
+    if not step.repeats:
+        return 0
+    low, high = step.repeat or (1, 1)
+    if reps == "max":
+        return high
+    if reps is None or reps == "min":
+        return low
+    return reps
+
+
+def speech_cues(routine: Routine, options: PlanOptions) -> list[Cue]:
+    """Every distinct cue the routine will sound, in order of first use (for synthesis)."""
+    seen: dict[Cue, None] = {}
+    pace = options.pace * routine.pace
+    layout = _Layout(routine, options, pace, _collect_length(seen), emit=False)
+    layout.run()
+    return list(seen)
+
+
+def estimate_length(cue: Cue) -> float:
+    """A rough speaking time, used when clips have not been synthesized (`estimated: true`)."""
+    if cue.kind == "tone":
+        return 1.0
+    rate = cue.voice.rate if cue.voice else 150
+    words = len(cue.text.split())
+    pauses = sum(cue.text.count(c) for c in ".,;:!?")
+    return round(max(0.3, (words + 0.5 * pauses) * 60.0 / rate), 3)
+
+
+def build_timeline(
+    routine: Routine, options: PlanOptions, length: LengthFn, *, estimated: bool = False
+) -> Timeline:
+    """The timeline of a routine: every event with exact start and end times."""
+    pace = options.pace * routine.pace
+    if options.fit is not None:
+        pace = _fit_pace(routine, options, length, options.fit)
+    layout = _Layout(routine, options, pace, length, emit=True)
+    layout.run()
+    total = layout.t
+    if options.fit is not None and abs(total - options.fit) < 1e-6:
+        total = options.fit
+        if layout.events:
+            last = layout.events[-1]
+            layout.events[-1] = replace(last, end=total)
+            parts = layout.parts
+            parts[-1] = replace(parts[-1], end=min(parts[-1].end, total))
+    return Timeline(
+        title=routine.title,
+        events=tuple(layout.events),
+        parts=tuple(layout.parts),
+        pace=pace,
+        total=total,
+        estimated=estimated,
+        warnings=tuple(dict.fromkeys(layout.warnings)),
+    )
+
+
+def _collect_length(seen: dict[Cue, None]) -> LengthFn:
+    def length(cue: Cue) -> float:
+        seen.setdefault(cue, None)
+        return estimate_length(cue)
+
+    return length
+
+
+def _fit_pace(routine: Routine, options: PlanOptions, length: LengthFn, target: float) -> float:
+    """The pace at which the routine lasts `target` seconds.
+
+    The total is (fixed speech) + (written silences) / pace, where which parts count as
+    fixed changes only where a slot's text outgrows its slot; iterating that linear model
+    converges in a few rounds, bisection covers the rest.
+    """
+    limit = _Layout(routine, options, math.inf, length, emit=False)
+    limit.run(check_durations=False)
+    if target <= limit.fixed + 1e-9:
+        raise PlanError(
+            f"cannot fit into {format_duration(target)}: speech alone lasts "
+            f"{format_duration(limit.fixed)}"
+        )
+
+    def measure(pace: float) -> _Layout:
+        layout = _Layout(routine, options, pace, length, emit=False)
+        layout.run(check_durations=False)
+        return layout
+
+    pace = options.pace * routine.pace
+    for _ in range(60):
+        layout = measure(pace)
+        if layout.scaled <= 0:
+            raise PlanError("cannot fit: the routine has no silences to stretch")
+        new = layout.scaled / (target - layout.fixed)
+        if abs(new - pace) <= 1e-13 * pace:
+            pace = new
+            break
+        pace = new
+    else:
+        low, high = 1e-6, 1e6
+        for _ in range(200):
+            mid = math.sqrt(low * high)
+            if measure(mid).t > target:
+                low = mid
+            else:
+                high = mid
+        pace = math.sqrt(low * high)
+    # A step's `duration` may be too short for its speech at this pace: that raises here.
+    final = _Layout(routine, options, pace, length, emit=False)
+    final.run()
+    return pace
+
+
+class _Layout:
+    """Walks the routine once, placing events on a running clock `t`."""
+
+    def __init__(
+        self, routine: Routine, options: PlanOptions, pace: float, length: LengthFn, *, emit: bool
+    ) -> None:
+        self.routine = routine
+        self.options = options
+        self.pace = pace
+        self.length = length
+        self.emit = emit
+        self.t = 0.0
+        self.fixed = 0.0  # seconds that do not scale with pace
+        self.scaled = 0.0  # written seconds that are divided by pace
+        self.count = 0
+        self.events: list[Event] = []
+        self.parts: list[Part] = []
+        self.warnings: list[str] = []
+        self.part_index = 0
+        self.check_durations = True
+
+    def run(self, check_durations: bool = True) -> None:
+        self.check_durations = check_durations
+        routine = self.routine
+        base_voice = resolve_voice(self.options.defaults, routine.voice, self.options.overrides)
+        first = routine.steps[0].name
+        if routine.intro:
+            self._part("intro", "Intro", None, None, None)
+            self._texts(routine.intro, {**routine.vars, "next": first}, base_voice, None, None)
+            self._end_part()
+        for number, step in enumerate(routine.steps, start=1):
+            voice = resolve_voice(
+                self.options.defaults, routine.voice, step.voice, self.options.overrides
+            )
+            following = routine.steps[number].name if number < len(routine.steps) else ""
+            for side in step.sides or (None,):
+                title = f"{step.name} ({side})" if side else step.name
+                self._part("step", title, step, number, side)
+                self._pass(step, side, voice, following)
+                self._end_part()
+        if routine.outro:
+            self._part("outro", "Outro", None, None, None)
+            self._texts(routine.outro, dict(routine.vars), base_voice, None, None)
+            self._end_part()
+        if self.t > MAX_TOTAL_SECONDS + 1e-9:
+            raise PlanError(
+                f"the routine would last {format_duration(self.t)}; the limit is 24 hours"
+            )
+
+    # -- parts ----------------------------------------------------------------
+    def _part(
+        self, kind: PartKind, title: str, step: Step | None, number: int | None, side: str | None
+    ) -> None:
+        if self.part_index:
+            self._written_silence(self.routine.gap, None, None, None, part=self.part_index - 1)
+        if self.emit:
+            self.parts.append(
+                Part(
+                    self.part_index,
+                    kind,
+                    title,
+                    self.t,
+                    self.t,
+                    step.name if step else None,
+                    number,
+                    side,
+                )
+            )
+        self.part_start = self.t
+        self.part_account = (self.fixed, self.scaled)
+
+    def _end_part(self) -> None:
+        if self.emit:
+            self.parts[-1] = replace(self.parts[-1], end=self.t)
+        self.part_index += 1
+
+    def _pass(self, step: Step, side: str | None, voice: Voice, following: str) -> None:
+        reps = effective_reps(step, self.options.reps)
+        values: dict[str, object] = {
+            **self.routine.vars,
+            "step": step.name,
+            "next": following,
+            "reps": max(reps, 1),
+        }
+        if side is not None:
+            values["side"] = side
+        if self.routine.chime != "none":
+            chime = self.routine.chime
+            name = chime if chime in ("bell", "beep") else os.path.basename(chime)
+            self._sound(Cue("tone", chime), "tone", name, step, side, None)
+        if step.say:
+            self._texts(step.say, values, voice, step, side)
+        if reps:
+            if step.say:
+                self._written_silence(self.routine.breath, step, side, None)
+            for rep in range(1, reps + 1):
+                self._slot(step, side, rep, voice, values)
+        self._tail(step, side, voice)
+
+    def _slot(
+        self, step: Step, side: str | None, rep: int, voice: Voice, values: dict[str, object]
+    ) -> None:
+        """One repetition: its text at the onset, then silence to `every` after the onset."""
+        slot = step.every / self.pace
+        start = self.t
+        spoken = 0.0
+        if step.each is not None:
+            text = fill(step.each.template, {**values, "rep": rep})
+            spoken = self._speech(text, voice, step, side, rep)
+        if spoken > slot + 1e-9:
+            self.warnings.append(
+                f"step '{step.name}': repetition text ({spoken:.2f}s) is longer than "
+                f"its slot ({slot:.2f}s); the slot grows to fit"
+            )
+            return
+        # The slot lasts `every`/pace whatever its text: account it as scaled, not fixed.
+        self.fixed -= spoken
+        self.scaled += step.every
+        self._silence(start + slot - self.t, step, side, rep)
+
+    def _tail(self, step: Step, side: str | None, voice: Voice) -> None:
+        """Silence closing a pass (`hold`, or the rest of `duration`), with its countdown."""
+        n = step.countdown
+        if step.duration is not None:
+            content = self.t - self.part_start
+            room = step.duration / self.pace
+            if content > room + 1e-9 or (n and room - content < n - 1e-9):
+                if not self.check_durations:
+                    return  # only measuring how short the routine can get
+                what = f"speaks for {content:.2f}s" + (f" plus a {n}s countdown" if n else "")
+                raise PlanError(
+                    f"{self.routine.path}:{step.line}:{step.column}: error: step '{step.name}' "
+                    f"{what}, longer than its duration of {room:.2f}s"
+                    + (f" at pace {self.pace:g}" if self.pace != 1 else "")
+                )
+            # The whole pass lasts duration/pace, whatever it contains.
+            self.fixed, self.scaled = self.part_account[0], self.part_account[1] + step.duration
+            seconds = room - content
+        else:
+            seconds = step.hold / self.pace
+            if n and seconds < n:
+                self.warnings.append(
+                    f"step '{step.name}': hold is shorter than its {n}-second countdown at "
+                    "this pace; the hold grows to fit"
+                )
+                seconds = float(n)
+                self.fixed += seconds
+            else:
+                self.scaled += step.hold
+        end = self.t + seconds
+        for k in range(n, 0, -1):
+            # Ticks stay one second apart: "1" starts one second before the end.
+            self._silence(end - k - self.t, step, side, None)
+            if self.t > end - k + 1e-9:
+                self.warnings.append(f"step '{step.name}': countdown number {k} starts late")
+            self._sound(
+                Cue("speech", str(k), voice), "speech", str(k), step, side, None, counted=False
+            )
+        self._silence(end - self.t, step, side, None)
+
+    # -- events ---------------------------------------------------------------
+    def _texts(
+        self,
+        texts: tuple[Text, ...],
+        values: dict[str, object],
+        voice: Voice,
+        step: Step | None,
+        side: str | None,
+    ) -> None:
+        for i, text in enumerate(texts):
+            if i:
+                self._written_silence(self.routine.breath, step, side, None)
+            self._speech(fill(text.template, values), voice, step, side, None)
+
+    def _speech(
+        self, text: str, voice: Voice, step: Step | None, side: str | None, rep: int | None
+    ) -> float:
+        return self._sound(Cue("speech", text, voice), "speech", text, step, side, rep)
+
+    def _sound(
+        self,
+        cue: Cue,
+        kind: EventKind,
+        text: str,
+        step: Step | None,
+        side: str | None,
+        rep: int | None,
+        counted: bool = True,
+    ) -> float:
+        seconds = float(self.length(cue))
+        if counted:
+            self.fixed += seconds
+        self._add(
+            Event(
+                self.t,
+                self.t + seconds,
+                kind,
+                text,
+                step.name if step else None,
+                side,
+                rep,
+                self.part_index,
+                cue,
+            )
+        )
+        return seconds
+
+    def _written_silence(
+        self,
+        written: float,
+        step: Step | None,
+        side: str | None,
+        rep: int | None,
+        *,
+        part: int | None = None,
+    ) -> None:
+        """A silence the routine writes (gap, breath): its length divided by pace."""
+        self.scaled += written
+        self._silence(written / self.pace, step, side, rep, part=part)
+
+    def _silence(
+        self,
+        seconds: float,
+        step: Step | None,
+        side: str | None,
+        rep: int | None,
+        *,
+        part: int | None = None,
+    ) -> None:
+        if seconds <= 1e-12:
+            return
+        index = self.part_index if part is None else part
+        self._add(
+            Event(
+                self.t,
+                self.t + seconds,
+                "silence",
+                None,
+                step.name if step else None,
+                side,
+                rep,
+                index,
+            )
+        )
+
+    def _add(self, event: Event) -> None:
+        self.count += 1
+        if self.count > MAX_EVENTS:
+            raise PlanError(
+                f"the routine would have more than {MAX_EVENTS} events; reduce repeat or --reps"
+            )
+        self.t = event.end
+        if self.emit:
+            self.events.append(event)

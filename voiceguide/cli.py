@@ -1,0 +1,226 @@
+"""Command-line interface: thin Click commands over the core modules."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from voiceguide import __version__
+from voiceguide.errors import RoutineError, VoiceguideError
+from voiceguide.routine.durations import format_duration, parse_duration
+from voiceguide.routine.models import VoiceSpec
+from voiceguide.timeline import PlanOptions, Timeline
+
+# -- error mapping -------------------------------------------------------------
+
+
+def report(error: VoiceguideError) -> None:
+    """One line per problem on stderr; never a traceback."""
+    if isinstance(error, RoutineError):
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+    else:
+        message = str(error)
+        click.echo(message if ": error: " in message else f"error: {message}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VoiceguideError as error:
+            report(error)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+# -- option types --------------------------------------------------------------
+
+
+class DurationType(click.ParamType):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail("must be longer than zero", param, ctx)
+        return seconds
+
+
+class RepsType(click.ParamType):
+    name = "N|min|max"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value in ("min", "max"):
+            return value
+        text = str(value).strip().lower()
+        if text in ("min", "max"):
+            return text
+        if text.isdigit() and 1 <= int(text) <= 10_000:
+            return int(text)
+        self.fail(f"{value!r} is not a whole number from 1 to 10000, 'min' or 'max'", param, ctx)
+
+
+def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options shared by plan, render and play, collected into `options: PlanOptions`."""
+
+    @click.option(
+        "--pace",
+        type=click.FloatRange(min=0, min_open=True, max=100),
+        default=1.0,
+        show_default=True,
+        help="Multiply the routine's pace: 2 halves every silence.",
+    )
+    @click.option(
+        "--reps",
+        type=RepsType(),
+        default=None,
+        help="Repetitions of every repeating step: a number, or min/max of each range.",
+    )
+    @click.option(
+        "--rate",
+        type=click.IntRange(40, 600),
+        default=None,
+        help="Speech rate in words per minute (overrides the routine).",
+    )
+    @click.option("--voice", "voice_id", default=None, help="Voice id (see `voiceguide voices`).")
+    @click.option("--engine", default=None, help="Speech engine: pyttsx3 or piper.")
+    @click.option(
+        "--fit",
+        type=DurationType(),
+        default=None,
+        help="Choose the pace so the routine lasts exactly this long (e.g. 12m).",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        pace: float,
+        reps: Any,
+        rate: int | None,
+        voice_id: str | None,
+        engine: str | None,
+        fit: float | None,
+        **kwargs: Any,
+    ) -> Any:
+        if fit is not None and pace != 1.0:
+            raise click.UsageError("--fit chooses the pace itself; do not combine it with --pace")
+        overrides = VoiceSpec(engine=engine, id=voice_id, rate=rate)
+        options = PlanOptions(pace=pace, reps=reps, fit=fit, overrides=overrides)
+        return command(*args, options=options, **kwargs)
+
+    return wrapper
+
+
+# -- commands ------------------------------------------------------------------
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voiceguide")
+def main() -> None:
+    """Voice-guided routines: speak a YAML routine live, or render it to audio files."""
+
+
+@main.command()
+@click.argument("routines", nargs=-1, required=True)
+def check(routines: tuple[str, ...]) -> None:
+    """Validate routine files (paths or built-in names); report every problem."""
+    from voiceguide.planning import plan_routine
+
+    failed = False
+    for ref in routines:
+        try:
+            plan = plan_routine(ref, PlanOptions())
+        except VoiceguideError as error:
+            report(error)
+            failed = True
+            continue
+        click.echo(f"{ref}: ok: {summary(plan.routine.title, plan.timeline)}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("routine")
+@plan_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(routine: str, options: PlanOptions, as_json: bool) -> None:
+    """Show every cue with its start time, and the total duration."""
+    from voiceguide.planning import plan_routine
+
+    timeline = plan_routine(routine, options).timeline
+    for warning in timeline.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(plan_table(timeline))
+
+
+@main.command(name="list")
+def list_routines() -> None:
+    """List the built-in routines."""
+    from voiceguide.planning import plan_routine
+    from voiceguide.routine.builtins import builtin_names
+
+    for name in builtin_names():
+        plan = plan_routine(name, PlanOptions())
+        click.echo(f"{name:<22} {plan.routine.title} ({format_duration(plan.timeline.total)})")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def new(file: Path, force: bool) -> None:
+    """Write a commented starter routine to FILE."""
+    from voiceguide.routine.starter import write_starter
+
+    write_starter(file, force=force)
+    click.echo(f"wrote {file}; try: voiceguide plan {file}")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the routine format."""
+    from voiceguide.routine.schema import routine_schema
+
+    click.echo(json.dumps(routine_schema(), indent=2))
+
+
+# -- output helpers --------------------------------------------------------------
+
+
+def summary(title: str, timeline: Timeline) -> str:
+    steps = sum(1 for p in timeline.parts if p.kind == "step")
+    cues = sum(1 for e in timeline.events if e.kind == "speech")
+    approx = "~" if timeline.estimated else ""
+    return f"{title}: {steps} step passes, {cues} cues, {approx}{format_duration(timeline.total)}"
+
+
+def plan_table(timeline: Timeline) -> str:
+    rows = [f"{'start':>9}  {'step':<24} {'side':<8} {'rep':>4}  text"]
+    for event in timeline.events:
+        if event.kind == "silence":
+            continue
+        text = event.text if event.kind == "speech" else f"({event.text})"
+        rows.append(
+            f"{format_duration(event.start):>9}  {(event.step or '')[:24]:<24} "
+            f"{(event.side or '')[:8]:<8} {event.rep or '':>4}  {text}"
+        )
+    approx = " (estimated)" if timeline.estimated else ""
+    rows.append(f"total {format_duration(timeline.total)}{approx}, pace {timeline.pace:g}")
+    return "\n".join(rows)

@@ -1,0 +1,38 @@
+"""Built-in routines, shipped as YAML files inside the package."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from voiceguide.errors import Problem, RoutineError
+from voiceguide.routine.loader import load_routine
+from voiceguide.routine.models import Routine
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("voiceguide.routine") / "builtin"))
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in routines (file names without .yaml)."""
+    return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
+
+
+def builtin_path(name: str) -> Path | None:
+    path = builtin_dir() / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def resolve_routine(ref: str) -> Routine:
+    """Load ROUTINE given on the command line: a path, or a built-in routine's name."""
+    path = Path(ref)
+    if path.exists():
+        return load_routine(path)
+    builtin = builtin_path(ref)
+    if builtin is not None and "/" not in ref:
+        return load_routine(builtin, display=ref)
+    names = ", ".join(builtin_names())
+    raise RoutineError(
+        [Problem(ref, 1, 1, f"no such file or built-in routine (built-ins: {names})")]
+    )

@@ -1,0 +1,534 @@
+"""Read a routine file: plain YAML only, every problem reported with its line and column."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voiceguide.errors import Problem, RoutineError
+from voiceguide.routine import spec
+from voiceguide.routine.durations import parse_duration
+from voiceguide.routine.models import Routine, Step, Text, VoiceSpec
+from voiceguide.routine.spec import Field
+from voiceguide.routine.templates import BUILTIN_NAMES, template_issues
+
+_STD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_STD + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
+_RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_INVALID = object()
+
+
+def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Routine:
+    """Load and validate a routine file; RoutineError lists every problem found."""
+    file = Path(path)
+    shown = display or str(path)
+    try:
+        if file.is_dir():
+            raise RoutineError([Problem(shown, 1, 1, "is a directory, not a routine file")])
+        size = file.stat().st_size
+        if size > spec.MAX_FILE_BYTES:
+            raise RoutineError(
+                [Problem(shown, 1, 1, f"file is too large ({size} bytes; the limit is 1 MiB)")]
+            )
+        with file.open("rb") as handle:
+            data = handle.read(spec.MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise RoutineError([Problem(shown, 1, 1, "no such file")]) from None
+    except OSError as exc:
+        raise RoutineError(
+            [Problem(shown, 1, 1, f"cannot read file: {exc.strerror or exc}")]
+        ) from None
+    if len(data) > spec.MAX_FILE_BYTES:
+        raise RoutineError([Problem(shown, 1, 1, "file is too large (the limit is 1 MiB)")])
+    return parse_routine(data, shown, base_dir=file.resolve().parent, name=_slug(file.stem))
+
+
+def parse_routine(
+    data: bytes | str, path: str = "<routine>", *, base_dir: Path | None = None, name: str = ""
+) -> Routine:
+    """Validate routine text (YAML) and build the Routine; RoutineError on any problem."""
+    text = _decode(data, path) if isinstance(data, bytes) else data
+    root = _compose(text, path)
+    checker = _Checker(path, base_dir or Path.cwd())
+    routine = checker.routine(root, name)
+    if checker.problems or routine is None:
+        raise RoutineError(sorted(checker.problems, key=lambda p: (p.line, p.column)))
+    return routine
+
+
+def _decode(data: bytes, path: str) -> str:
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        offset = data.index(b"\x00")
+        line, col = _position(data, offset)
+        raise RoutineError([Problem(path, line, col, "binary data, not a YAML text file")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _position(data, exc.start)
+        raise RoutineError(
+            [Problem(path, line, col, "invalid UTF-8 (save the file as UTF-8)")]
+        ) from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    line_start = before.rfind(b"\n") + 1
+    return before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1
+
+
+def _compose(text: str, path: str) -> yaml.Node:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = (exc.problem or exc.context or "invalid YAML").strip()
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise RoutineError([Problem(path, line, col, f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise RoutineError([Problem(path, 1, 1, f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise RoutineError([Problem(path, 1, 1, "invalid YAML: nesting is too deep")]) from None
+    if node is None:
+        raise RoutineError(
+            [Problem(path, 1, 1, "empty routine: expected a mapping with title and steps")]
+        )
+    return node
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "routine"
+
+
+@dataclass
+class _Checker:
+    path: str
+    base_dir: Path
+    problems: list[Problem] = field(default_factory=list)
+    nodes_seen: int = 0
+
+    # -- reporting -------------------------------------------------------------
+    def problem(self, node: yaml.Node, message: str, offset: int = 0) -> None:
+        mark = node.start_mark
+        column = mark.column + 1
+        if offset and isinstance(node, yaml.ScalarNode) and "\n" not in node.value:
+            column += offset + (1 if node.style in ("'", '"') else 0)
+        self.problems.append(Problem(self.path, mark.line + 1, column, message))
+
+    def _count(self, node: yaml.Node) -> bool:
+        # Aliases share nodes, so a few lines can expand to billions of values: stop early.
+        self.nodes_seen += 1
+        if self.nodes_seen == spec.MAX_NODES + 1:
+            self.problem(node, "routine is too large (too many values, perhaps an alias bomb)")
+        return self.nodes_seen <= spec.MAX_NODES
+
+    # -- structure -------------------------------------------------------------
+    def mapping(
+        self, node: yaml.Node, fields: tuple[Field, ...], what: str
+    ) -> dict[str, tuple[Any, yaml.Node]] | None:
+        """Validate a mapping against `fields`; returns name -> (value, node) of valid entries."""
+        if not self._count(node):
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{what} must be a mapping of keys to values, not {_describe(node)}")
+            return None
+        known = {f.name: f for f in fields}
+        seen: dict[str, yaml.Node] = {}
+        values: dict[str, tuple[Any, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (
+                _STD + "str",
+                _STD + "int",
+            ):
+                self.problem(key_node, f"keys of {what} must be plain names")
+                continue
+            key = str(key_node.value)
+            if key == "<<":
+                self.problem(key_node, "merge keys (<<) are not supported")
+                continue
+            if key not in known:
+                close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+                hint = (
+                    f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(known)})"
+                )
+                self.problem(key_node, f"unknown key '{key}' in {what}{hint}")
+                continue
+            if key in seen:
+                self.problem(key_node, f"duplicate key '{key}' in {what}")
+                continue
+            seen[key] = key_node
+            value = self.value(value_node, known[key])
+            if value is not _INVALID:
+                values[key] = (value, value_node)
+        for f in fields:
+            if f.required and f.name not in seen:
+                self.problem(node, f"{what} is missing required key '{f.name}'")
+        return values
+
+    def value(self, node: yaml.Node, f: Field) -> Any:
+        if not self._count(node):
+            return _INVALID
+        checker: Callable[[yaml.Node, Field], Any] = getattr(self, f"kind_{f.kind}")
+        return checker(node, f)
+
+    def scalar(self, node: yaml.Node, f: Field) -> Any:
+        """A plain scalar's Python value, or _INVALID (reported) for collections and tags."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, f"'{f.name}' must be {_expected(f)}, not {_describe(node)}")
+            return _INVALID
+        if node.tag not in _SCALAR_TAGS:
+            self.problem(
+                node, f"tag {node.tag.replace(_STD, '!!')} is not allowed (plain YAML only)"
+            )
+            return _INVALID
+        if node.tag == _STD + "timestamp":
+            return node.value
+        return yaml.SafeLoader("").construct_object(node)
+
+    # -- kinds -----------------------------------------------------------------
+    def kind_string(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        if not isinstance(value, str):
+            self.problem(node, f"'{f.name}' must be text, not {_describe(node)}")
+            return _INVALID
+        return value
+
+    def kind_title(self, node: yaml.Node, f: Field) -> Any:
+        value = self.kind_text(node, f)
+        return value if value is _INVALID else value.text.template.strip()
+
+    def kind_text(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
+            self.problem(node, f"'{f.name}' must be text, not {_describe(node)} (quote it)")
+            return _INVALID
+        text = str(value)
+        if not text.strip():
+            self.problem(node, f"'{f.name}' cannot be empty")
+            return _INVALID
+        mark = node.start_mark
+        return _Located(Text(text, mark.line + 1, mark.column + 1), node)
+
+    def kind_texts(self, node: yaml.Node, f: Field) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            if not node.value:
+                self.problem(node, f"'{f.name}' cannot be an empty list")
+                return _INVALID
+            items = [
+                self.kind_text(item, f) if self._count(item) else _INVALID for item in node.value
+            ]
+            return _INVALID if any(item is _INVALID for item in items) else tuple(items)
+        value = self.kind_text(node, f)
+        return value if value is _INVALID else (value,)
+
+    def kind_duration(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.problem(node, f"'{f.name}': {exc}")
+            return _INVALID
+        return self._bounded(node, f, seconds, "s")
+
+    def kind_number(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or math.isnan(value)
+            or math.isinf(value)
+        ):
+            self.problem(node, f"'{f.name}' must be a number, not {_describe(node)}")
+            return _INVALID
+        return self._bounded(node, f, float(value), "")
+
+    def kind_integer(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(node, f"'{f.name}' must be a whole number, not {_describe(node)}")
+            return _INVALID
+        return self._bounded(node, f, value, "")
+
+    def kind_boolean(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is not _INVALID and not isinstance(value, bool):
+            self.problem(node, f"'{f.name}' must be true or false, not {_describe(node)}")
+            return _INVALID
+        return value
+
+    def kind_repeat(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        low = high = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            low = high = value
+        elif isinstance(value, str) and (match := _RANGE.fullmatch(value)):
+            low, high = int(match[1]), int(match[2])
+        if low is None or high is None:
+            self.problem(
+                node, f"'repeat' must be a whole number or a range like 5-10, not {_describe(node)}"
+            )
+            return _INVALID
+        if low < 1:
+            self.problem(node, "'repeat' must be at least 1")
+            return _INVALID
+        if low > high:
+            self.problem(node, f"'repeat' range {low}-{high} runs backwards; write {high}-{low}")
+            return _INVALID
+        if high > spec.MAX_REPEAT:
+            self.problem(node, f"'repeat' is too large ({high}; the limit is {spec.MAX_REPEAT})")
+            return _INVALID
+        return (low, high)
+
+    def kind_sides(self, node: yaml.Node, f: Field) -> Any:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node, "'sides' must be a non-empty list such as [left, right]")
+            return _INVALID
+        sides = []
+        for item in node.value:
+            if not self._count(item):
+                return _INVALID
+            value = self.kind_text(item, f)
+            if value is _INVALID:
+                return _INVALID
+            sides.append(value.text.template.strip())
+        return tuple(sides)
+
+    def kind_vars(self, node: yaml.Node, f: Field) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(
+                node, f"'vars' must be a mapping of names to values, not {_describe(node)}"
+            )
+            return _INVALID
+        result: dict[str, str] = {}
+        for key_node, value_node in node.value:
+            if not self._count(value_node):
+                return _INVALID
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str) or not _VAR_NAME.fullmatch(key):
+                self.problem(
+                    key_node,
+                    "variable names must be letters, digits, _ or - (starting with a letter)",
+                )
+                continue
+            if key in BUILTIN_NAMES:
+                self.problem(
+                    key_node, f"'{key}' is a built-in placeholder and cannot be a variable"
+                )
+                continue
+            value = self.kind_text(value_node, Field(key, "text", ""))
+            if value is not _INVALID:
+                result[key] = value.text.template
+        return result
+
+    def kind_chime(self, node: yaml.Node, f: Field) -> Any:
+        value = self.kind_string(node, f)
+        if value is _INVALID:
+            return value
+        if value.strip().lower() in spec.CHIME_NAMES:
+            return value.strip().lower()
+        chime = (self.base_dir / value).resolve()
+        if chime.is_dir():
+            self.problem(node, f"chime '{value}' is a directory, not a WAV file")
+        elif not chime.is_file():
+            self.problem(
+                node, f"chime file '{value}' not found (use none, bell, beep or a WAV file)"
+            )
+        elif not os.access(chime, os.R_OK):
+            self.problem(node, f"chime file '{value}' cannot be read")
+        else:
+            return str(chime)
+        return _INVALID
+
+    def kind_voice(self, node: yaml.Node, f: Field) -> Any:
+        values = self.mapping(node, spec.VOICE_FIELDS, "voice")
+        if values is None:
+            return _INVALID
+        return VoiceSpec(**{k: v for k, (v, _) in values.items()})
+
+    def kind_steps(self, node: yaml.Node, f: Field) -> Any:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"'steps' must be a list of steps, not {_describe(node)}")
+            return _INVALID
+        if not node.value:
+            self.problem(node, "'steps' needs at least one step")
+            return _INVALID
+        steps = [self.step(item) for item in node.value]
+        return _INVALID if None in steps else steps
+
+    def _bounded(self, node: yaml.Node, f: Field, value: float, unit: str) -> Any:
+        if f.above is not None and value <= f.above:
+            self.problem(node, f"'{f.name}' must be greater than {f.above:g}{unit}")
+        elif f.minimum is not None and value < f.minimum:
+            self.problem(node, f"'{f.name}' must be at least {f.minimum:g}{unit}")
+        elif f.maximum is not None and value > f.maximum:
+            self.problem(node, f"'{f.name}' must be at most {f.maximum:g}{unit}")
+        else:
+            return value
+        return _INVALID
+
+    # -- documents -------------------------------------------------------------
+    def step(self, node: yaml.Node) -> tuple[dict[str, tuple[Any, yaml.Node]], yaml.Node] | None:
+        values = self.mapping(node, spec.STEP_FIELDS, "step")
+        return None if values is None else (values, node)
+
+    def routine(self, root: yaml.Node, name: str) -> Routine | None:
+        values = self.mapping(root, spec.ROUTINE_FIELDS, "the routine")
+        if values is None or self.problems:
+            # Cross-checks on a broken document would only repeat its problems.
+            if values is not None and "steps" in values:
+                self._check_steps(values["steps"][0], values)
+            return None
+        return self._build(values, name)
+
+    def _check_steps(
+        self, raw_steps: list[Any], top: dict[str, tuple[Any, yaml.Node]]
+    ) -> list[Step] | None:
+        var_names = set(top.get("vars", ({}, None))[0])
+        steps: list[Step] = []
+        names: dict[str, yaml.Node] = {}
+        for values, node in raw_steps:
+            get = {k: v for k, (v, _) in values.items()}
+            nodes = {k: n for k, (_, n) in values.items()}
+            if "name" not in get:
+                continue
+            step_name = get["name"]
+            folded = step_name.casefold()
+            if folded in names:
+                self.problem(nodes["name"], f"duplicate step name '{step_name}'")
+            names[folded] = nodes["name"]
+            if "count" in get and "each" in get:
+                self.problem(nodes["count"], "use either 'each' or 'count', not both")
+            if "hold" in get and "duration" in get:
+                self.problem(nodes["duration"], "use either 'hold' or 'duration', not both")
+            each = get.get("each")
+            if get.get("count") and each is None:
+                each = _Located(
+                    Text(
+                        "{rep}",
+                        nodes["count"].start_mark.line + 1,
+                        nodes["count"].start_mark.column + 1,
+                    ),
+                    nodes["count"],
+                )
+            countdown = get.get("countdown", 0)
+            hold = get.get("hold", 0.0)
+            if countdown:
+                room = get.get("duration", hold)
+                if room < countdown:
+                    what = "duration" if "duration" in get else "hold"
+                    self.problem(
+                        nodes["countdown"],
+                        f"countdown of {countdown} needs {what} of at least {countdown}s "
+                        f"(it is {room:g}s)",
+                    )
+            sides = get.get("sides", ())
+            repeats = "repeat" in get or each is not None
+            context = {n: "" for n in var_names}
+            context.update(step="", next="", reps="")
+            context["side"] = "" if sides else "needs 'sides' in this step"
+            context["rep"] = "is only available in 'each'"
+            for located in get.get("say", ()):
+                self._check_template(located, context)
+            if each is not None:
+                self._check_template(each, {**context, "rep": ""} if repeats else context)
+            steps.append(
+                Step(
+                    name=step_name,
+                    say=tuple(t.text for t in get.get("say", ())),
+                    repeat=get.get("repeat") or ((1, 1) if each is not None else None),
+                    every=get.get("every", 3.0),
+                    each=each.text if each is not None else None,
+                    sides=sides,
+                    hold=hold,
+                    countdown=countdown,
+                    duration=get.get("duration"),
+                    voice=get.get("voice", VoiceSpec()),
+                    line=node.start_mark.line + 1,
+                    column=node.start_mark.column + 1,
+                )
+            )
+        return steps
+
+    def _check_template(self, located: _Located, context: dict[str, str]) -> None:
+        for issue in template_issues(located.text.template, context):
+            self.problem(located.node, issue.message, issue.offset)
+
+    def _build(self, values: dict[str, tuple[Any, yaml.Node]], name: str) -> Routine | None:
+        get = {k: v for k, (v, _) in values.items()}
+        steps = self._check_steps(get["steps"], values)
+        var_names = {n: "" for n in get.get("vars", {})}
+        not_here = "is only available in step texts"
+        outside = {"side": not_here, "rep": not_here, "reps": not_here, "step": not_here}
+        for located in get.get("intro", ()):
+            self._check_template(located, {**var_names, **outside, "next": ""})
+        for located in get.get("outro", ()):
+            self._check_template(located, {**var_names, **outside, "next": not_here})
+        if self.problems or steps is None:
+            return None
+        return Routine(
+            title=get["title"],
+            steps=tuple(steps),
+            description=get.get("description", ""),
+            voice=get.get("voice", VoiceSpec()),
+            pace=get.get("pace", 1.0),
+            gap=get.get("gap", 1.0),
+            breath=get.get("breath", 0.5),
+            chime=get.get("chime", "none"),
+            vars=get.get("vars", {}),
+            intro=tuple(t.text for t in get.get("intro", ())),
+            outro=tuple(t.text for t in get.get("outro", ())),
+            path=self.path,
+            name=name or _slug(get["title"]),
+        )
+
+
+@dataclass(frozen=True)
+class _Located:
+    text: Text
+    node: yaml.Node
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    tag = node.tag.replace(_STD, "")
+    names = {
+        "str": "text",
+        "int": "a whole number",
+        "float": "a number",
+        "bool": "true/false",
+        "null": "empty",
+    }
+    shown = node.value if len(node.value) <= 30 else node.value[:27] + "..."
+    return f"{names.get(tag, tag)} '{shown}'" if tag != "null" else "empty"
+
+
+def _expected(f: Field) -> str:
+    return {
+        "duration": "a duration",
+        "number": "a number",
+        "integer": "a whole number",
+        "boolean": "true or false",
+    }.get(f.kind, "text")

@@ -1,0 +1,146 @@
+"""The routine format v1 as data: every key, its kind, limits and help.
+
+Both the validator (loader.py) and the JSON Schema (schema.py) are generated from these
+tables, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal[
+    "title",  # non-empty string
+    "string",
+    "text",  # a cue template (string or number)
+    "texts",  # a text or a list of texts
+    "duration",
+    "number",
+    "integer",
+    "boolean",
+    "repeat",  # integer or "low-high"
+    "sides",  # list of strings
+    "vars",  # mapping of names to scalars
+    "chime",  # none | bell | beep | path to a WAV file
+    "voice",
+    "steps",
+]
+
+MAX_TOTAL_SECONDS = 24 * 3600
+MAX_REPEAT = 10_000
+MAX_EVENTS = 100_000
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 200_000  # YAML nodes after alias expansion (alias bombs stop here)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    help: str
+    required: bool = False
+    default: object = None
+    minimum: float | None = None  # inclusive
+    above: float | None = None  # exclusive minimum
+    maximum: float | None = None
+
+
+VOICE_FIELDS: tuple[Field, ...] = (
+    Field("engine", "string", "Speech engine: pyttsx3 (default) or piper.", default="pyttsx3"),
+    Field("id", "string", "Voice id of the engine (see `voiceguide voices`)."),
+    Field(
+        "rate", "integer", "Speech rate in words per minute.", default=150, minimum=40, maximum=600
+    ),
+    Field("volume", "number", "Loudness from 0 to 1.", default=1.0, minimum=0, maximum=1),
+)
+
+STEP_FIELDS: tuple[Field, ...] = (
+    Field("name", "title", "Step name, unique in the routine.", required=True),
+    Field("say", "texts", "Text (or list of texts) spoken at the start of each pass."),
+    Field(
+        "repeat",
+        "repeat",
+        "Repetitions: an integer, or a range like 5-10 (the low end unless --reps says otherwise).",
+        default=1,
+    ),
+    Field(
+        "every",
+        "duration",
+        "Length of one repetition slot, from that repetition's onset.",
+        default="3s",
+        above=0,
+        maximum=MAX_TOTAL_SECONDS,
+    ),
+    Field(
+        "each", "text", "Text spoken at the onset of every repetition; may use {rep} and {reps}."
+    ),
+    Field("count", "boolean", 'Shorthand for each: "{rep}" (count the repetitions aloud).'),
+    Field("sides", "sides", "Do the step once per side, in order; {side} names the current one."),
+    Field(
+        "hold",
+        "duration",
+        "Silence after the say text and the repetitions.",
+        default=0,
+        minimum=0,
+        maximum=MAX_TOTAL_SECONDS,
+    ),
+    Field(
+        "countdown",
+        "integer",
+        "Count N ... 1 aloud, one second apart, ending one second before the hold ends.",
+        minimum=1,
+        maximum=3600,
+    ),
+    Field(
+        "duration",
+        "duration",
+        "Instead of hold: the pass lasts exactly this long from its first sound.",
+        above=0,
+        maximum=MAX_TOTAL_SECONDS,
+    ),
+    Field("voice", "voice", "Voice settings for this step, over the routine's."),
+)
+
+ROUTINE_FIELDS: tuple[Field, ...] = (
+    Field(
+        "title", "title", "Title of the routine (also the audio files' title tag).", required=True
+    ),
+    Field("description", "string", "What the routine is for."),
+    Field("voice", "voice", "Voice settings for the whole routine."),
+    Field(
+        "pace",
+        "number",
+        "Divides every silence and slot; 2 is twice as fast.",
+        default=1,
+        above=0,
+        maximum=100,
+    ),
+    Field(
+        "gap",
+        "duration",
+        "Silence between consecutive parts (intro, step passes, outro).",
+        default="1s",
+        minimum=0,
+        maximum=MAX_TOTAL_SECONDS,
+    ),
+    Field(
+        "breath",
+        "duration",
+        "Silence between consecutive utterances inside a part.",
+        default="0.5s",
+        minimum=0,
+        maximum=MAX_TOTAL_SECONDS,
+    ),
+    Field(
+        "chime",
+        "chime",
+        "Sound at the start of every step pass: none, bell, beep, or a WAV file.",
+        default="none",
+    ),
+    Field("vars", "vars", "Template variables usable as {name} in every text."),
+    Field("intro", "texts", "Text spoken before the first step."),
+    Field("outro", "texts", "Text spoken after the last step."),
+    Field("steps", "steps", "The steps, in order (at least one).", required=True),
+)
+
+CHIME_NAMES = ("none", "bell", "beep")
