@@ -109,7 +109,7 @@ def test_boolean_is_not_a_rate(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("rate = 20\n", "1:8: error: rate must be 50-500 words per minute, got 20"),
+        ("rate = 20\n", "1:8: error: rate must be 40-600 words per minute, got 20"),
         ("volume = 1.5\n", "1:10: error: volume must be 0.0-1.0, got 1.5"),
         ('volume = "loud"\n', "1:10: error: volume must be a number, got 'loud'"),
         ("voice = 3\n", "1:9: error: voice must be a non-empty string, got 3"),
@@ -158,3 +158,28 @@ def test_describe_shows_sources(tmp_path):
 def test_describe_missing_file(tmp_path):
     text = describe(load_config())
     assert text.splitlines()[0].endswith("config.toml (not found: built-in defaults apply)")
+
+
+def test_config_command(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from voiceguide.cli import main
+
+    path = write(tmp_path, 'engine = "piper"\n')
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == f"config file: {path}"
+    assert "engine     = piper" in result.output
+
+
+def test_config_command_reports_a_bad_file(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from voiceguide.cli import main
+
+    path = write(tmp_path, "rate = 'x'\n")
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert result.output == f"{path}:1:8: error: rate must be a whole number, got 'x'\n"

@@ -201,6 +201,17 @@ def schema() -> None:
     click.echo(json.dumps(routine_schema(), indent=2))
 
 
+# --- config command ---
+
+
+@main.command(name="config")
+def show_config() -> None:
+    """Show the configuration file's path and the effective defaults (and where each comes from)."""
+    from voiceguide.config import describe, load_config
+
+    click.echo(describe(load_config()))
+
+
 # -- output helpers --------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_ENV = "VOICEGUIDE_CONFIG"
 KEYS = ("engine", "voice", "rate", "volume", "output_dir")
-MIN_RATE, MAX_RATE = 50, 500
+MIN_RATE, MAX_RATE = 40, 600  # as in the routine format and --rate
 
 EXAMPLE = """\
 # voiceguide configuration: every key is optional.
