@@ -128,19 +128,22 @@ def test_rate_gives_espeak_speaking_time(engine, wpm):
 
 
 def test_model_is_loaded_once_per_process(monkeypatch):
+    import onnxruntime
+
     loads = []
-    real_load = piper.PiperVoice.load
+    real_session = onnxruntime.InferenceSession
 
-    def counting_load(*args, **kwargs):
-        loads.append(args[0])
-        return real_load(*args, **kwargs)
+    def counting_session(model, *args, **kwargs):
+        loads.append(model)
+        return real_session(model, *args, **kwargs)
 
-    monkeypatch.setattr(piper.PiperVoice, "load", staticmethod(counting_load))
+    monkeypatch.setattr(onnxruntime, "InferenceSession", counting_session)
     piper_engine.clear_models()
     voice = Voice(engine="piper", id=JOE)
     for _ in range(2):
         engine = PiperEngine()
         engine.synthesize_batch([("One.", voice), ("Two.", voice), ("Three.", voice)])
+        engine.synthesize_batch([("Four.", voice)])
         engine.close()
     # The same model by path is the same model.
     PiperEngine().synthesize_batch([("Four.", Voice(engine="piper", id=str(joe.model_path())))])
@@ -245,3 +248,18 @@ def test_registering_does_not_import_piper():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     ).stdout
     assert out.split() == ["True", "False", "False"]
+
+
+def test_batch_keeps_request_order_with_parallel_workers():
+    engine = PiperEngine(workers=2)
+    texts = ["Three.", TEXTS[3], "One.", TEXTS[0]]
+    clips = engine.synthesize_batch([(t, Voice(engine="piper", id=JOE)) for t in texts])
+    durations = [c.duration for c in clips]
+    # Short words come back short and long sentences long, each in its own place.
+    assert durations[0] < 1.5 and durations[2] < 1.5
+    assert durations[1] > 4 and durations[3] > 3
+
+
+def test_empty_text_gives_an_empty_clip(engine):
+    (clip,) = engine.synthesize_batch([("", Voice(engine="piper", id=JOE))])
+    assert clip.frames == 0 and clip.rate == 22050

@@ -33,7 +33,7 @@ EXAMPLE = """\
 # voiceguide configuration: every key is optional.
 engine = "piper"              # "pyttsx3" (default) or "piper"
 voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voices`)
-rate = 150                    # words per minute, 50-500
+rate = 150                    # words per minute, 40-600
 volume = 1.0                  # 0.0-1.0
 output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
 """

@@ -7,8 +7,10 @@ base install and `voiceguide --help` never pay for onnxruntime.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,14 @@ def length_scale(wpm: float) -> float:
     return min(_MAX_LENGTH_SCALE, max(_MIN_LENGTH_SCALE, scale))
 
 
+def _cores() -> int:
+    """Cores this process may run on (affinity-aware where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _import_piper() -> Any:
     """The piper module, or the one-line install hint as a SynthesisError."""
     try:
@@ -61,6 +71,28 @@ def _import_piper() -> Any:
     except ImportError:
         raise SynthesisError(INSTALL_HINT) from None
     return piper
+
+
+def _open_model(piper: Any, voice_file: VoiceFile) -> Any:
+    """A piper.PiperVoice whose ONNX session runs each inference on the calling thread only.
+
+    One intra-op thread and no spinning, so that synthesize_batch can run one inference per
+    core in parallel threads: on 2 busy cores this beat onnxruntime's own threading
+    (7.1x against 5.0x real time, facial-massage, same run). See scripts/bench_piper.
+    """
+    import json
+
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    with open(voice_file.config, encoding="utf-8") as file:
+        config = piper.PiperConfig.from_dict(json.load(file))
+    session = onnxruntime.InferenceSession(
+        str(voice_file.model), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return piper.PiperVoice(session=session, config=config)
 
 
 def load_model(voice_file: VoiceFile) -> Any:
@@ -71,7 +103,7 @@ def load_model(voice_file: VoiceFile) -> Any:
         if model is None:
             piper = _import_piper()
             try:
-                model = piper.PiperVoice.load(str(key), config_path=str(voice_file.config))
+                model = _open_model(piper, voice_file)
             except Exception as error:  # onnxruntime raises its own exception types
                 raise SynthesisError(
                     f"cannot load piper voice {voice_file.model}: {error}"
@@ -91,8 +123,9 @@ class PiperEngine:
 
     name = "piper"
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int | None = None) -> None:
         self._piper = _import_piper()
+        self._workers = workers or _cores()
         self._voices: list[VoiceFile] | None = None
         self._resolved: dict[str | None, VoiceFile] = {}
 
@@ -171,8 +204,13 @@ class PiperEngine:
         return Clip(samples, rate)
 
     def synthesize_batch(self, requests: Sequence[tuple[str, Voice]]) -> list[Clip]:
-        """Sequential: onnxruntime already spreads one inference over every core."""
-        return [self.synthesize(text, voice) for text, voice in requests]
+        """One single-threaded inference per core at a time (onnxruntime releases the GIL)."""
+        if len(requests) <= 1 or self._workers <= 1:
+            return [self.synthesize(text, voice) for text, voice in requests]
+        for _, voice in requests:  # load models here, not racing in the workers
+            load_model(self._voice_file(voice))
+        with ThreadPoolExecutor(min(self._workers, len(requests))) as pool:
+            return list(pool.map(lambda request: self.synthesize(*request), requests))
 
     def close(self) -> None:
         """Nothing to release: models stay loaded for the process (see clear_models)."""
