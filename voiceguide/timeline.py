@@ -160,6 +160,10 @@ def build_timeline(
     layout = _Layout(routine, options, pace, length, emit=True)
     layout.run()
     total = layout.t
+    if not layout.events:
+        raise PlanError(
+            f"{routine.path}: the routine is silent and lasts no time; give a step 'say' or 'hold'"
+        )
     if options.fit is not None and abs(total - options.fit) < 1e-6:
         total = options.fit
         if layout.events:

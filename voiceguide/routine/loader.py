@@ -85,12 +85,40 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1
 
 
+_BRACKETS = re.compile(r"[\[\]{}\n]|#.*")
+MAX_FLOW_DEPTH = 200
+
+
+def _check_flow_depth(text: str, path: str) -> None:
+    """Reject absurdly nested flow collections before PyYAML sees them: its parser slows
+    down quadratically with depth (5,000 levels of `[` took 14 s) and its composer recurses."""
+    depth = line = 0
+    line_start = 0
+    for match in _BRACKETS.finditer(text):
+        char = match.group(0)
+        if char == "\n":
+            line += 1
+            line_start = match.end()
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                column = match.start() - line_start + 1
+                raise RoutineError(
+                    [Problem(path, line + 1, column, "invalid YAML: nesting is too deep")]
+                )
+        elif char in "]}":
+            depth = max(0, depth - 1)
+
+
 def _compose(text: str, path: str) -> yaml.Node:
+    _check_flow_depth(text, path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = (exc.problem or exc.context or "invalid YAML").strip()
+        if message.startswith("but ") and exc.context:
+            message = f"{exc.context.strip()}, {message}"
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise RoutineError([Problem(path, line, col, f"invalid YAML: {message}")]) from None
     except yaml.YAMLError as exc:
@@ -174,10 +202,16 @@ class _Checker:
         return values
 
     def value(self, node: yaml.Node, f: Field) -> Any:
-        if not self._count(node):
+        if not self._count(node) or not self._plain_tag(node):
             return _INVALID
         checker: Callable[[yaml.Node, Field], Any] = getattr(self, f"kind_{f.kind}")
         return checker(node, f)
+
+    def _plain_tag(self, node: yaml.Node) -> bool:
+        if node.tag in _SCALAR_TAGS or node.tag in (_STD + "seq", _STD + "map"):
+            return True
+        self.problem(node, f"tag {node.tag.replace(_STD, '!!')} is not allowed (plain YAML only)")
+        return False
 
     def scalar(self, node: yaml.Node, f: Field) -> Any:
         """A plain scalar's Python value, or _INVALID (reported) for collections and tags."""

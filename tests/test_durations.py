@@ -1,0 +1,52 @@
+import pytest
+
+from voiceguide.routine.durations import format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (30, 30.0),
+        (2.5, 2.5),
+        ("500ms", 0.5),
+        ("30s", 30.0),
+        ("2m", 120.0),
+        ("1m30s", 90.0),
+        ("1h", 3600.0),
+        ("1:30", 90.0),
+        ("1:02:03", 3723.0),
+        ("1.5s", 1.5),
+        ("2m500ms", 120.5),
+        ("45", 45.0),
+        (" 10s ", 10.0),
+        ("1H", 3600.0),
+    ],
+)
+def test_parses(value, seconds):
+    assert parse_duration(value) == pytest.approx(seconds, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "empty duration"),
+        ("ten", "invalid duration 'ten'"),
+        ("1:75", "invalid clock duration"),
+        ("5x", "invalid duration"),
+        (-3, "cannot be negative"),
+        (True, "expected a duration"),
+        (None, "expected a duration"),
+        (float("inf"), "finite"),
+        ("m", "invalid duration"),
+    ],
+)
+def test_rejects(value, message):
+    with pytest.raises(ValueError, match=message):
+        parse_duration(value)
+
+
+def test_format():
+    assert format_duration(0) == "0:00.0"
+    assert format_duration(90.25) == "1:30.2"
+    assert format_duration(720) == "12:00.0"
+    assert format_duration(3723) == "1:02:03"
