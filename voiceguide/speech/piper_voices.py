@@ -159,6 +159,10 @@ def _looks_like_path(voice_id: str) -> bool:
 
 def resolve_voice_file(voice_id: str | None, voices: list[VoiceFile] | None = None) -> VoiceFile:
     """The voice for `voice_id` (a model path or a voice name; None: the first voice found)."""
+    bare_file = voice_id is not None and "/" not in voice_id and os.sep not in voice_id
+    if voice_id is not None and bare_file and not Path(voice_id).is_file():
+        # "en_US-joe-medium.onnx" with no such file here: the user meant the voice's name.
+        voice_id = voice_id.removesuffix(MODEL_SUFFIX)
     if voice_id is not None and _looks_like_path(voice_id):
         model = Path(voice_id).expanduser()
         if not model.is_file():
