@@ -77,8 +77,9 @@ def _open_model(piper: Any, voice_file: VoiceFile) -> Any:
     """A piper.PiperVoice whose ONNX session runs each inference on the calling thread only.
 
     One intra-op thread and no spinning, so that synthesize_batch can run one inference per
-    core in parallel threads: on 2 busy cores this beat onnxruntime's own threading
-    (7.1x against 5.0x real time, facial-massage, same run). See scripts/bench_piper.
+    core in parallel threads. Facial-massage texts, 2 cores, same runs: as fast as onnxruntime's
+    own threading on quiet cores (18.2x against 18.3x real time), faster while other processes
+    keep the cores busy (7.1x against 5.0x), where spinning intra-op threads waste their slices.
     """
     import json
 
