@@ -293,6 +293,17 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
 # --- end render command ---
 
 
+# --- config command ---
+
+
+@main.command(name="config")
+def show_config() -> None:
+    """Show the configuration file's path and the effective defaults (and where each comes from)."""
+    from voiceguide.config import describe, load_config
+
+    click.echo(describe(load_config()))
+
+
 # -- output helpers --------------------------------------------------------------
 
 
