@@ -165,13 +165,17 @@ def test_piper_render_passes_the_same_exactness_checks(tmp_path):
     options = PlanOptions(overrides=VoiceSpec(engine="piper", id="en_US-joe-medium"))
     out = tmp_path / "facial.wav"
     with Synthesizer(cache_dir=tmp_path / "clips") as speech:
-        render_routine("facial-massage", options, out, timeline_json=tmp_path / "plan.json", speech=speech)
+        render_routine(
+            "facial-massage", options, out, timeline_json=tmp_path / "plan.json", speech=speech
+        )
         plan = json.loads((tmp_path / "plan.json").read_text())
         assert sf.info(str(out)).samplerate == 22050  # the joe model's own rate
 
         class PiperClips:
             def clip(self, cue):
-                return speech.clip(cue.__class__(cue.kind, cue.text, cue.voice and _piper(cue.voice)))
+                return speech.clip(
+                    cue.__class__(cue.kind, cue.text, cue.voice and _piper(cue.voice))
+                )
 
         check_file(out, plan, PiperClips(), lossless=True)
 
