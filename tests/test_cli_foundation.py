@@ -22,7 +22,7 @@ def run(*args: str):
 
 
 def plan_json(*args: str) -> dict:
-    result = run("plan", *args, "--json")
+    result = run("plan", *args, "--json", "--estimate")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

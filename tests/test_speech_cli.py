@@ -38,7 +38,7 @@ def test_voices_json():
 def test_voices_of_unknown_engine_is_one_line():
     result = run("voices", "--engine", "nope")
     assert result.exit_code == 1
-    assert result.output.strip() == "error: unknown speech engine 'nope' (known: pyttsx3)"
+    assert result.output.strip() == "error: unknown speech engine 'nope' (known: piper, pyttsx3)"
 
 
 def test_cache_info_and_clear(tmp_path):

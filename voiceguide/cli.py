@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +20,9 @@ from voiceguide.errors import RoutineError, VoiceguideError
 from voiceguide.routine.durations import format_duration, parse_duration
 from voiceguide.routine.models import VoiceSpec
 from voiceguide.timeline import PlanOptions, Timeline
+
+if TYPE_CHECKING:
+    from voiceguide.speech.synth import Synthesizer
 
 # -- error mapping -------------------------------------------------------------
 
@@ -31,16 +37,34 @@ def report(error: VoiceguideError) -> None:
         click.echo(message if ": error: " in message else f"error: {message}", err=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup path (temporary files, the
+    terminal, the sound device) runs the same way."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
         except VoiceguideError as error:
             report(error)
             ctx.exit(error.exit_code)
+        except Terminated:
+            click.echo("terminated", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
 
 # -- option types --------------------------------------------------------------
@@ -77,8 +101,27 @@ class RepsType(click.ParamType):
         self.fail(f"{value!r} is not a whole number from 1 to 10000, 'min' or 'max'", param, ctx)
 
 
+@dataclass(frozen=True)
+class Run:
+    """What the shared options decided: plan options, where clips are cached, config."""
+
+    options: PlanOptions
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    output_dir: Path | None = None
+
+    def synthesizer(self) -> Synthesizer:
+        """A speech synthesizer with this run's cache settings (close it, or use `with`)."""
+        from voiceguide.speech.synth import Synthesizer
+
+        return Synthesizer(cache_dir=self.cache_dir, use_cache=self.use_cache)
+
+
 def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options shared by plan, render and play, collected into `options: PlanOptions`."""
+    """The options shared by plan, render and play, collected into `run: Run`.
+
+    Voice settings resolve, lowest first: built-in defaults, the user's config file, the
+    routine, the step, these options."""
 
     @click.option(
         "--pace",
@@ -107,6 +150,13 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Choose the pace so the routine lasts exactly this long (e.g. 12m).",
     )
+    @click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder for synthesized clips [default: the user cache folder].",
+    )
+    @click.option("--no-cache", is_flag=True, help="Synthesize every clip afresh; keep nothing.")
     @functools.wraps(command)
     def wrapper(
         *args: Any,
@@ -116,13 +166,21 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         voice_id: str | None,
         engine: str | None,
         fit: float | None,
+        cache_dir: Path | None,
+        no_cache: bool,
         **kwargs: Any,
     ) -> Any:
+        from voiceguide.config import load_config
+
         if fit is not None and pace != 1.0:
             raise click.UsageError("--fit chooses the pace itself; do not combine it with --pace")
+        config = load_config()
         overrides = VoiceSpec(engine=engine, id=voice_id, rate=rate)
-        options = PlanOptions(pace=pace, reps=reps, fit=fit, overrides=overrides)
-        return command(*args, options=options, **kwargs)
+        options = PlanOptions(
+            pace=pace, reps=reps, fit=fit, defaults=config.voice_spec(), overrides=overrides
+        )
+        run = Run(options, cache_dir, not no_cache, config.output_dir)
+        return command(*args, run=run, **kwargs)
 
     return wrapper
 
@@ -140,17 +198,17 @@ def main() -> None:
 @click.argument("routines", nargs=-1, required=True)
 def check(routines: tuple[str, ...]) -> None:
     """Validate routine files (paths or built-in names); report every problem."""
-    from voiceguide.planning import plan_routine
+    from voiceguide.session import estimate_session
 
     failed = False
     for ref in routines:
         try:
-            plan = plan_routine(ref, PlanOptions())
+            routine, timeline = estimate_session(ref, PlanOptions())
         except VoiceguideError as error:
             report(error)
             failed = True
             continue
-        click.echo(f"{ref}: ok: {summary(plan.routine.title, plan.timeline)}")
+        click.echo(f"{ref}: ok: {summary(routine.title, timeline)}")
     if failed:
         sys.exit(1)
 
@@ -159,11 +217,20 @@ def check(routines: tuple[str, ...]) -> None:
 @click.argument("routine")
 @plan_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(routine: str, options: PlanOptions, as_json: bool) -> None:
+@click.option(
+    "--estimate",
+    is_flag=True,
+    help="Estimate speech lengths from the text instead of synthesizing (instant).",
+)
+def plan(routine: str, run: Run, as_json: bool, estimate: bool) -> None:
     """Show every cue with its start time, and the total duration."""
-    from voiceguide.planning import plan_routine
+    from voiceguide.session import estimate_session, prepare_session
 
-    timeline = plan_routine(routine, options).timeline
+    if estimate:
+        timeline = estimate_session(routine, run.options)[1]
+    else:
+        with run.synthesizer() as speech:
+            timeline = prepare_session(routine, run.options, speech).timeline
     for warning in timeline.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -175,12 +242,12 @@ def plan(routine: str, options: PlanOptions, as_json: bool) -> None:
 @main.command(name="list")
 def list_routines() -> None:
     """List the built-in routines."""
-    from voiceguide.planning import plan_routine
     from voiceguide.routine.builtins import builtin_names
+    from voiceguide.session import estimate_session
 
     for name in builtin_names():
-        plan = plan_routine(name, PlanOptions())
-        click.echo(f"{name:<22} {plan.routine.title} ({format_duration(plan.timeline.total)})")
+        routine, timeline = estimate_session(name, PlanOptions())
+        click.echo(f"{name:<22} {routine.title} (about {format_duration(timeline.total)})")
 
 
 @main.command()
@@ -242,7 +309,7 @@ def schema() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def render_command(
     routine: str,
-    options: PlanOptions,
+    run: Run,
     out: Path | None,
     sample_rate: int | None,
     captions: Path | None,
@@ -253,11 +320,13 @@ def render_command(
     """Render ROUTINE to an audio file, with chapters, optional captions and per-step tracks."""
     from voiceguide.render import render_routine
 
-    with _progress_bar(quiet) as progress:
+    with _progress_bar(quiet) as progress, run.synthesizer() as speech:
         result = render_routine(
             routine,
-            options,
+            run.options,
             out,
+            speech=speech,
+            output_dir=run.output_dir,
             sample_rate=sample_rate,
             captions=captions,
             timeline_json=timeline_json,
@@ -303,7 +372,7 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
 @click.option("--no-keys", is_flag=True, help="Ignore the keyboard (for use from scripts).")
 @click.option("--dry-run", is_flag=True, help="Print the events at their times; play no sound.")
 def play_command(
-    routine: str, options: PlanOptions, from_step: str | None, no_keys: bool, dry_run: bool
+    routine: str, run: Run, from_step: str | None, no_keys: bool, dry_run: bool
 ) -> None:
     """Speak ROUTINE live, each cue on time. Keys: space pause/resume, n next step,
     p restart step (twice: previous), r repeat cue, + / - pace, q quit."""
@@ -312,13 +381,31 @@ def play_command(
     def warn(text: str) -> None:
         click.echo(f"warning: {text}", err=True)
 
-    result = play_routine(
-        routine, options, start_step=from_step, use_keys=not no_keys, dry_run=dry_run, warn=warn
-    )
+    with run.synthesizer() as speech:
+        result = play_routine(
+            routine,
+            run.options,
+            start_step=from_step,
+            use_keys=not no_keys,
+            dry_run=dry_run,
+            warn=warn,
+            speech=speech,
+        )
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
 
 
 # --- end play command ---
+
+
+# --- config command ---
+
+
+@main.command(name="config")
+def show_config() -> None:
+    """Show the configuration file's path and the effective defaults (and where each comes from)."""
+    from voiceguide.config import describe, load_config
+
+    click.echo(describe(load_config()))
 
 
 # -- output helpers --------------------------------------------------------------

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,17 +29,16 @@ from voiceguide.export.writers import (
     open_writer,
     output_format,
 )
+from voiceguide.routine.builtins import resolve_routine
+from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.resample import resample
-from voiceguide.sound.tones import tone_clip
 from voiceguide.timeline import Cue, Part, PlanOptions, Timeline
 
 ClipSource = Callable[[Cue], Clip]
 Progress = Callable[[int, int], None]  # (frames written, total frames)
 
 _T = TypeVar("_T")
-
-DEFAULT_RATE = 22050  # eSpeak NG's rate; used only when a routine speaks no cue at all
 
 _ZEROS = np.zeros(BLOCK_FRAMES, dtype=np.int16)
 _ZEROS.flags.writeable = False
@@ -121,44 +120,6 @@ def render(
     return RenderResult(out, total / rate, out.stat().st_size, tuple(extra), timeline.warnings)
 
 
-class SpeechSource(Protocol):
-    """Where speech clips come from: the Synthesizer (cache, then engines)."""
-
-    def prepare(
-        self, cues: Iterable[Cue], progress: Callable[[int, int], None] | None = None
-    ) -> None: ...
-
-    def clip(self, cue: Cue) -> Clip: ...
-
-    def close(self) -> None: ...
-
-
-class CueClips:
-    """`clip_for(cue)` at one sample rate: speech resampled once per cue, tones synthesized
-    or read from their WAV file. Its `length` is what the timeline is built from, so every
-    sound event lasts exactly its clip."""
-
-    def __init__(self, speech: Callable[[Cue], Clip], rate: int):
-        self._speech = speech
-        self._rate = rate
-        self._clips: dict[Cue, Clip] = {}
-
-    def __call__(self, cue: Cue) -> Clip:
-        clip = self._clips.get(cue)
-        if clip is None:
-            if cue.kind == "tone":
-                clip = tone_clip(cue.text, self._rate)
-            else:
-                clip = self._speech(cue)
-                if clip.rate != self._rate:
-                    clip = Clip(resample(clip.samples, clip.rate, self._rate), self._rate)
-            self._clips[cue] = clip
-        return clip
-
-    def length(self, cue: Cue) -> float:
-        return self(cue).duration
-
-
 PhaseProgress = Callable[[str, int, int], None]  # ("synthesis" | "writing", done, total)
 
 
@@ -173,39 +134,37 @@ def render_routine(
     split_dir: Path | None = None,
     speech: SpeechSource | None = None,
     progress: PhaseProgress | None = None,
+    output_dir: Path | None = None,
 ) -> RenderResult:
     """Load ROUTINE (path or built-in name), synthesize its cues, plan it with the real clip
-    lengths and render it. Default output: audio/<routine-name>.wav in the current folder."""
-    from voiceguide.routine.builtins import resolve_routine
-    from voiceguide.timeline import build_timeline, speech_cues
-
+    lengths and render it. Default output: <output_dir or audio>/<routine-name>.wav."""
     routine = resolve_routine(ref)
     if out is None:
-        out = Path("audio") / f"{routine.name or slug(routine.title)}.wav"
+        out = (output_dir or Path("audio")) / f"{routine.name or slug(routine.title)}.wav"
     # Options that can only fail are checked before the slow part (synthesis).
     fmt = output_format(out)
     if sample_rate is not None:
         check_rate(fmt, sample_rate)
     if captions is not None:
         caption_format(captions.suffix)
-    cues = speech_cues(routine, options)
     owned = speech is None
     if speech is None:
         from voiceguide.speech.synth import Synthesizer
 
         speech = Synthesizer()
     try:
-        speech.prepare(cues, partial(progress, "synthesis") if progress else None)
-        spoken = [c for c in cues if c.kind == "speech"]
-        # Default rate: the voice's own (the first speech clip's), so nothing is resampled.
-        rate = sample_rate or (speech.clip(spoken[0]).rate if spoken else DEFAULT_RATE)
-        sounds = CueClips(speech.clip, rate)
-        timeline = build_timeline(routine, options, sounds.length)
+        session = prepare_session(
+            routine,
+            options,
+            speech,
+            sample_rate=sample_rate,
+            progress=partial(progress, "synthesis") if progress else None,
+        )
         return render(
-            timeline,
-            sounds,
+            session.timeline,
+            session.clips,
             out,
-            rate=rate,
+            rate=session.rate,
             title=routine.title,
             captions=captions,
             timeline_json=timeline_json,

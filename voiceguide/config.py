@@ -1,0 +1,206 @@
+"""The user configuration file: default engine, voice, rate, volume and output folder.
+
+TOML at `platformdirs.user_config_dir("voiceguide")/config.toml`, or the file named by
+`VOICEGUIDE_CONFIG`. A missing file is an empty configuration. Precedence, lowest first:
+built-in defaults <- this file <- routine <- step <- command line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from voiceguide.errors import VoiceguideError
+from voiceguide.routine.models import DEFAULT_ENGINE, DEFAULT_RATE, DEFAULT_VOLUME, VoiceSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_ENV = "VOICEGUIDE_CONFIG"
+KEYS = ("engine", "voice", "rate", "volume", "output_dir")
+MIN_RATE, MAX_RATE = 40, 600  # as in the routine format and --rate
+
+EXAMPLE = """\
+# voiceguide configuration: every key is optional.
+engine = "piper"              # "pyttsx3" (default) or "piper"
+voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voices`)
+rate = 150                    # words per minute, 40-600
+volume = 1.0                  # 0.0-1.0
+output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
+"""
+
+
+class ConfigError(VoiceguideError):
+    """The configuration file is malformed or holds a wrong value (one located line)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The values set in the configuration file (None: not set there)."""
+
+    path: Path
+    exists: bool = False
+    engine: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+    output_dir: Path | None = None
+
+    def voice_spec(self) -> VoiceSpec:
+        """The configuration's layer of voice settings (above built-in defaults)."""
+        return VoiceSpec(engine=self.engine, id=self.voice, rate=self.rate, volume=self.volume)
+
+    def effective(self) -> list[tuple[str, object, str]]:
+        """(key, effective value, "config" or "default") for every key, for `voiceguide config`."""
+        defaults: dict[str, object] = {
+            "engine": DEFAULT_ENGINE,
+            "voice": None,
+            "rate": DEFAULT_RATE,
+            "volume": DEFAULT_VOLUME,
+            "output_dir": None,
+        }
+        rows = []
+        for key in KEYS:
+            value = getattr(self, key)
+            if value is None:
+                rows.append((key, defaults[key], "default"))
+            else:
+                rows.append((key, value, "config"))
+        return rows
+
+
+def config_path() -> Path:
+    """Where the configuration file is read from (`VOICEGUIDE_CONFIG` wins)."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir("voiceguide")) / "config.toml"
+
+
+def _position(text: str, key: str, at_key: bool = False) -> tuple[int, int] | None:
+    """1-based line and column of top-level `key`'s value (or of the key); tomllib gives none."""
+    pattern = re.compile(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=[ \t]*", re.MULTILINE)
+    match = pattern.search(text)
+    if match is None:  # a table header: [key] or [[key]]
+        match = re.compile(rf"^[ \t]*\[\[?[ \t]*{re.escape(key)}\b", re.MULTILINE).search(text)
+        at_key = True
+    if match is None:
+        return None
+    line = text.count("\n", 0, match.start()) + 1
+    start = len(match.group(0)) - len(match.group(0).lstrip()) if at_key else len(match.group(0))
+    column = match.start() + start - (text.rfind("\n", 0, match.start()) + 1) + 1
+    return line, column
+
+
+def _error(
+    path: Path, text: str, key: str | None, message: str, at_key: bool = False
+) -> ConfigError:
+    where = _position(text, key, at_key) if key else None
+    if where is None:
+        return ConfigError(f"{path}: error: {message}")
+    return ConfigError(f"{path}:{where[0]}:{where[1]}: error: {message}")
+
+
+def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validated values by key; the first problem found is a ConfigError."""
+    for key in data:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(KEYS)})"
+            raise _error(path, text, key, f"unknown key {key!r}{hint}", at_key=True)
+    values: dict[str, Any] = {}
+    for key in ("engine", "voice", "output_dir"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, str) or not value.strip():
+                raise _error(path, text, key, f"{key} must be a non-empty string, got {value!r}")
+            values[key] = value.strip()
+    if "rate" in data:
+        rate = data["rate"]
+        # bool is an int in Python: `rate = true` must not mean 1 wpm.
+        if isinstance(rate, bool) or not isinstance(rate, int):
+            raise _error(path, text, "rate", f"rate must be a whole number, got {rate!r}")
+        if not MIN_RATE <= rate <= MAX_RATE:
+            raise _error(
+                path,
+                text,
+                "rate",
+                f"rate must be {MIN_RATE}-{MAX_RATE} words per minute, got {rate}",
+            )
+        values["rate"] = rate
+    if "volume" in data:
+        volume = data["volume"]
+        if isinstance(volume, bool) or not isinstance(volume, (int, float)):
+            raise _error(path, text, "volume", f"volume must be a number, got {volume!r}")
+        if not 0.0 <= volume <= 1.0:
+            raise _error(path, text, "volume", f"volume must be 0.0-1.0, got {volume}")
+        values["volume"] = float(volume)
+    if "output_dir" in values:
+        folder = Path(values["output_dir"]).expanduser()
+        # Relative folders are taken relative to the file, not to wherever a command runs.
+        values["output_dir"] = folder if folder.is_absolute() else path.parent / folder
+    return values
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the configuration file (default: `config_path()`); missing means empty.
+
+    A file named explicitly must exist. Errors are ConfigError lines `PATH:LINE:COL: error: ...`.
+    """
+    explicit = path is not None
+    file = Path(path).expanduser() if path is not None else config_path()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{file}: error: configuration file not found") from None
+        return Config(path=file)
+    except OSError as error:
+        raise ConfigError(f"{file}: error: cannot read: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: error: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _toml_error(file, error) from None
+    return Config(path=file, exists=True, **_check(file, text, data))
+
+
+def _toml_error(path: Path, error: Exception) -> ConfigError:
+    """tomllib's message ends with "(at line X, column Y)": move that to the front."""
+    message = str(error)
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if match:
+        line, column = match.groups()
+        message = message[: match.start()]
+        message = message[:1].lower() + message[1:]
+        return ConfigError(f"{path}:{line}:{column}: error: {message}")
+    match = re.search(r"\s*\(at end of document\)$", message)
+    if match:
+        message = message[:1].lower() + message[1 : match.start()] + " at end of file"
+    return ConfigError(f"{path}: error: {message}")
+
+
+def describe(config: Config) -> str:
+    """The text `voiceguide config` prints: the file and each effective value with its source."""
+    state = "" if config.exists else " (not found: built-in defaults apply)"
+    lines = [f"config file: {config.path}{state}"]
+    for key, value, source in config.effective():
+        shown = "(engine default)" if value is None and key == "voice" else value
+        if value is None and key == "output_dir":
+            shown = "(current folder)"
+        lines.append(f"{key:<10} = {shown!s:<40} [{source}]")
+    if not config.exists:
+        lines.append(f"(create the file to change these; keys: {', '.join(KEYS)})")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""From command-line inputs to what render and play need: routine, timeline, clips.
+
+One path for `plan`, `render` and `play`: load the routine, synthesize its distinct cues
+(cache first), build the timeline from the real clip lengths at the output rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from voiceguide.routine.builtins import resolve_routine
+from voiceguide.routine.models import Routine
+from voiceguide.sound.clip import Clip
+from voiceguide.sound.resample import resample
+from voiceguide.sound.tones import tone_clip
+from voiceguide.timeline import (
+    Cue,
+    PlanOptions,
+    Timeline,
+    build_timeline,
+    estimate_length,
+    speech_cues,
+)
+
+DEFAULT_RATE = 22050  # eSpeak NG's rate; used only when a routine speaks no cue at all
+
+Progress = Callable[[int, int], None]
+
+
+class SpeechSource(Protocol):
+    """Where speech clips come from: the Synthesizer (cache, then engines)."""
+
+    def prepare(self, cues: Iterable[Cue], progress: Progress | None = None) -> None: ...
+
+    def clip(self, cue: Cue) -> Clip: ...
+
+    def close(self) -> None: ...
+
+
+class CueClips:
+    """`clip_for(cue)` at one sample rate: speech resampled once per cue, tones synthesized
+    or read from their WAV file. Its `length` is what the timeline is built from, so every
+    sound event lasts exactly its clip."""
+
+    def __init__(self, speech: Callable[[Cue], Clip], rate: int):
+        self._speech = speech
+        self.rate = rate
+        self._clips: dict[Cue, Clip] = {}
+
+    def __call__(self, cue: Cue) -> Clip:
+        clip = self._clips.get(cue)
+        if clip is None:
+            if cue.kind == "tone":
+                clip = tone_clip(cue.text, self.rate)
+            else:
+                clip = self._speech(cue)
+                if clip.rate != self.rate:
+                    clip = Clip(resample(clip.samples, clip.rate, self.rate), self.rate)
+            self._clips[cue] = clip
+        return clip
+
+    def length(self, cue: Cue) -> float:
+        return self(cue).duration
+
+
+@dataclass(frozen=True)
+class Session:
+    routine: Routine
+    timeline: Timeline
+    clips: CueClips
+    rate: int
+
+
+def prepare_session(
+    ref: str | Routine,
+    options: PlanOptions,
+    speech: SpeechSource,
+    *,
+    sample_rate: int | None = None,
+    progress: Progress | None = None,
+) -> Session:
+    """Load ROUTINE (path or built-in name), synthesize its cues, and plan it exactly."""
+    routine = resolve_routine(ref) if isinstance(ref, str) else ref
+    cues = speech_cues(routine, options)
+    speech.prepare(cues, progress)
+    spoken = [c for c in cues if c.kind == "speech"]
+    # Default rate: the voice's own (the first speech clip's), so nothing is resampled.
+    rate = sample_rate or (speech.clip(spoken[0]).rate if spoken else DEFAULT_RATE)
+    clips = CueClips(speech.clip, rate)
+    timeline = build_timeline(routine, options, clips.length)
+    return Session(routine, timeline, clips, rate)
+
+
+def estimate_session(ref: str | Routine, options: PlanOptions) -> tuple[Routine, Timeline]:
+    """The routine and a timeline with speech lengths estimated from text (no synthesis)."""
+    routine = resolve_routine(ref) if isinstance(ref, str) else ref
+    return routine, build_timeline(routine, options, estimate_length, estimated=True)
