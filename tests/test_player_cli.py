@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from tests.player_capture import ALSA_DIR, FifoCapture, capture_conf
 from voiceguide.cli import main
-from voiceguide.player import PlayClips
 from voiceguide.routine.builtins import resolve_routine
+from voiceguide.session import CueClips
 from voiceguide.speech.synth import Synthesizer
 from voiceguide.timeline import PlanOptions, speech_cues
 
@@ -96,7 +96,7 @@ def test_play_sends_every_cue_byte_exact_to_the_device(tiny: Path, tmp_path: Pat
     cues = speech_cues(resolve_routine(str(tiny)), PlanOptions())
     with Synthesizer() as speech:
         speech.prepare(cues)
-        clips = PlayClips(speech.clip, speech.clip(cues[0]).rate)
+        clips = CueClips(speech.clip, speech.clip(cues[0]).rate)
         expected = [clips(cue).to_int16().tobytes() for cue in cues]
     captured = [Path(path).read_bytes() for _, path, _ in capture.segments]
     assert captured[0] == bytes(64)  # the device probe

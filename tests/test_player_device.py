@@ -118,8 +118,10 @@ def test_no_drift_over_a_minute_at_high_pace(tmp_path: Path, speech_wavs: list[s
     # Planned times are origin + event.start: the last cue is exactly where the timeline says.
     last_index, last_due, _ = result["onsets"][-1]
     assert last_due - result["origin"] == pytest.approx(last_start, abs=1e-6)
-    first, last = np.mean(errors[:5]), np.mean(errors[-5:])
-    assert last <= first + 0.002
+    # Drift accumulates (a scheduler pacing on completion loses a few ms per cue, 40+ cues
+    # here); medians of ten keep a busy machine's scheduling noise from looking like it.
+    first, last = np.median(errors[:10]), np.median(errors[-10:])
+    assert last <= first + 0.005
     assert statistics.median(errors) <= 0.002
     assert max(errors) <= 0.020
 

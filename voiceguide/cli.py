@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from voiceguide import __version__
-from voiceguide.errors import RoutineError, VoiceguideError
+from voiceguide.errors import RoutineError, Terminated, VoiceguideError
 from voiceguide.routine.durations import format_duration, parse_duration
 from voiceguide.routine.models import VoiceSpec
 from voiceguide.timeline import PlanOptions, Timeline
@@ -35,11 +35,6 @@ def report(error: VoiceguideError) -> None:
     else:
         message = str(error)
         click.echo(message if ": error: " in message else f"error: {message}", err=True)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every cleanup path (temporary files, the
-    terminal, the sound device) runs the same way."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -52,3 +52,8 @@ class Interrupted(VoiceguideError):
     """The user stopped the run (Ctrl-C, SIGTERM, or `q`)."""
 
     exit_code = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup path (temporary files, the
+    terminal, the sound device) runs the same way; the CLI exits 143 for it."""

@@ -11,22 +11,20 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from voiceguide import keys as k
 from voiceguide.clock import Clock, MonotonicClock
-from voiceguide.errors import Interrupted, PlanError
+from voiceguide.errors import Interrupted, PlanError, Terminated
 from voiceguide.keys import KeySource, TerminalKeys, terminal_keys_available
 from voiceguide.prefetch import ClipFor, ClipPrefetcher
-from voiceguide.sound.clip import Clip
+from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
-from voiceguide.sound.resample import resample
-from voiceguide.sound.tones import tone_clip
 from voiceguide.status import Progress, StatusSink, default_status
-from voiceguide.timeline import Cue, Event, PlanOptions, Timeline
+from voiceguide.timeline import Event, PlanOptions, Timeline
 
 PACE_STEP = 1.1  # `+` and `-` multiply or divide the pace by this
 PACE_LIMITS = (0.25, 4.0)
@@ -34,7 +32,6 @@ DOUBLE_PRESS = 1.5  # seconds: `p` twice within this goes to the previous part
 KEY_GUARD = 0.005  # the last ms before an onset go to the precise clock, not to select()
 TICK = 0.25  # status refresh while waiting
 DRAIN_LIMIT = 2.0  # at the end, wait at most this long for the last sound to finish
-TONE_RATE = 22050  # playback rate when a routine speaks no cue at all (eSpeak NG's rate)
 
 
 @dataclass(frozen=True)
@@ -101,72 +98,30 @@ def play_routine(
     """Load ROUTINE (path or built-in name), open the device, synthesize (cache first), plan
     with the real clip lengths - the same timeline `render` writes - and play it live."""
     from voiceguide.routine.builtins import resolve_routine
-    from voiceguide.timeline import build_timeline, speech_cues
 
     routine = resolve_routine(ref)
     if not dry_run:
         device = device or SimpleaudioDevice()
         device.open()  # no device: one line now, before any synthesis or waiting
-    cues = speech_cues(routine, options)
     owned = speech is None
     if speech is None:
         from voiceguide.speech.synth import Synthesizer
 
         speech = Synthesizer()
     try:
-        speech.prepare(cues)
-        spoken = [c for c in cues if c.kind == "speech"]
-        rate = speech.clip(spoken[0]).rate if spoken else TONE_RATE
-        clips = PlayClips(speech.clip, rate)
-        timeline = build_timeline(routine, options, clips.length)
+        session = prepare_session(routine, options, speech)
+        timeline = session.timeline
         for warning in timeline.warnings:
             if warn is not None:
                 warn(warning)
         start_at = step_start(timeline, start_step) if start_step is not None else 0.0
         keys = TerminalKeys() if use_keys and terminal_keys_available() else None
-        return play(timeline, clips, device=device, keys=keys, start_at=start_at, dry_run=dry_run)
+        return play(
+            timeline, session.clips, device=device, keys=keys, start_at=start_at, dry_run=dry_run
+        )
     finally:
         if owned:
             speech.close()
-
-
-class SpeechSource(Protocol):
-    """The Synthesizer, as play_routine uses it."""
-
-    def prepare(self, cues: Iterable[Cue]) -> None: ...
-
-    def clip(self, cue: Cue) -> Clip: ...
-
-    def close(self) -> None: ...
-
-
-class PlayClips:
-    """`clip_for(cue)` at one rate: speech resampled once, tones synthesized or read.
-
-    The same as render's CueClips (kept here so `play` does not import the encoders):
-    the timeline is built from `length`, so each sound event lasts exactly its clip."""
-
-    def __init__(self, speech: Callable[[Cue], Clip], rate: int) -> None:
-        self._speech = speech
-        self._rate = rate
-        self._clips: dict[Cue, Clip] = {}
-        self._lock = threading.Lock()  # called from the prefetch thread and the planner
-
-    def __call__(self, cue: Cue) -> Clip:
-        with self._lock:
-            clip = self._clips.get(cue)
-            if clip is None:
-                if cue.kind == "tone":
-                    clip = tone_clip(cue.text, self._rate)
-                else:
-                    clip = self._speech(cue)
-                    if clip.rate != self._rate:
-                        clip = Clip(resample(clip.samples, clip.rate, self._rate), self._rate)
-                self._clips[cue] = clip
-            return clip
-
-    def length(self, cue: Cue) -> float:
-        return self(cue).duration
 
 
 def step_start(timeline: Timeline, step: str) -> float:
@@ -251,6 +206,9 @@ class _Session:
                     self.clips.start()
                 try:
                     outcome = self._play_all()
+                except Terminated:
+                    self._stop_sound()
+                    raise
                 except KeyboardInterrupt:
                     self._stop_sound()
                     raise Interrupted("interrupted") from None
@@ -479,7 +437,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:

@@ -6,6 +6,7 @@ One path for `plan`, `render` and `play`: load the routine, synthesize its disti
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,18 +49,20 @@ class CueClips:
         self._speech = speech
         self.rate = rate
         self._clips: dict[Cue, Clip] = {}
+        self._lock = threading.Lock()  # the player calls it from its prefetch thread too
 
     def __call__(self, cue: Cue) -> Clip:
-        clip = self._clips.get(cue)
-        if clip is None:
-            if cue.kind == "tone":
-                clip = tone_clip(cue.text, self.rate)
-            else:
-                clip = self._speech(cue)
-                if clip.rate != self.rate:
-                    clip = Clip(resample(clip.samples, clip.rate, self.rate), self.rate)
-            self._clips[cue] = clip
-        return clip
+        with self._lock:
+            clip = self._clips.get(cue)
+            if clip is None:
+                if cue.kind == "tone":
+                    clip = tone_clip(cue.text, self.rate)
+                else:
+                    clip = self._speech(cue)
+                    if clip.rate != self.rate:
+                        clip = Clip(resample(clip.samples, clip.rate, self.rate), self.rate)
+                self._clips[cue] = clip
+            return clip
 
     def length(self, cue: Cue) -> float:
         return self(cue).duration
