@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,23 +42,34 @@ def invoke(*args: str) -> tuple[Result, float]:
     return result, time.monotonic() - started
 
 
+# Runs the CLI and then reports the process's own peak RSS (VmHWM). Not wait4/ru_maxrss:
+# Linux carries the forking parent's peak over exec, so a child of a 500 MB pytest process
+# would report 500 MB.
+_MEASURED = """
+import sys
+from voiceguide.cli import main
+try:
+    main(sys.argv[2:], prog_name="voiceguide")
+finally:
+    with open("/proc/self/status") as status, open(sys.argv[1], "w") as out:
+        out.write(next(l for l in status if l.startswith("VmHWM:")).split()[1])
+"""
+
+
 def peak_rss(*args: str) -> tuple[int, str]:
-    """Run `python -m voiceguide ARGS` in a fresh process: its exit status, its own peak
-    resident memory in MiB (wait4 reports it per child) and its stderr."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voiceguide", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 1, stderr
-    assert "Traceback" not in stderr
-    return usage.ru_maxrss // 1024, stderr
+    """Run `voiceguide ARGS` in a fresh process expecting exit 1: its peak resident memory
+    in MiB and its stderr."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEASURED, report.name, *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        return int(report.read()) // 1024, proc.stderr
 
 
 def assert_clean_failure(result: Result, path: Path | str, code: int = 1) -> list[str]:
