@@ -1,4 +1,4 @@
-"""Built-in and custom routines rendered end to end (real eSpeak NG speech), read back."""
+"""Built-in and custom routines rendered end to end with the real speech engines, read back."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ steps:
     each: "Tuck {{rep}}"
 outro: Done.
 """
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    """The project's Synthesizer (pyttsx3 / eSpeak NG workers), shared by this module."""
+    from voiceguide.speech.synth import Synthesizer
+
+    with Synthesizer(cache_dir=tmp_path_factory.mktemp("clips")) as speech:
+        yield speech
 
 
 @pytest.fixture
@@ -90,8 +99,8 @@ def _clip_of(event, sounds, base):
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
-def test_builtin_routine_in_every_format(tmp_path, fmt):
-    speech = EspeakSpeech()
+def test_builtin_routine_in_every_format(tmp_path, fmt, synth):
+    speech = synth
     out = tmp_path / f"hand.{fmt}"
     result = render_routine(
         "hand-massage",
@@ -100,7 +109,7 @@ def test_builtin_routine_in_every_format(tmp_path, fmt):
         timeline_json=tmp_path / "plan.json",
         speech=speech,
     )
-    assert result.path == out and speech.closed is False  # a given source is not closed
+    assert result.path == out
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["estimated"] is False
     check_file(out, plan, speech, lossless=fmt in ("wav", "flac"))
@@ -116,8 +125,8 @@ def test_builtin_routine_in_every_format(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
-def test_custom_routine_with_wav_chime_and_sides(tmp_path, custom, fmt):
-    speech = EspeakSpeech()
+def test_custom_routine_with_wav_chime_and_sides(tmp_path, custom, fmt, synth):
+    speech = synth
     out = tmp_path / f"neck.{fmt}"
     render_routine(
         str(custom),
@@ -140,6 +149,41 @@ def test_custom_routine_with_wav_chime_and_sides(tmp_path, custom, fmt):
     ]
     srt = (tmp_path / "neck.srt").read_text()
     assert srt.count(" --> ") == sum(1 for e in plan["events"] if e["kind"] == "speech")
+
+
+def test_a_given_speech_source_is_not_closed(tmp_path):
+    speech = EspeakSpeech()
+    render_routine("hand-massage", PlanOptions(reps="min"), tmp_path / "h.wav", speech=speech)
+    assert speech.closed is False
+
+
+@pytest.mark.piper
+def test_piper_render_passes_the_same_exactness_checks(tmp_path):
+    from voiceguide.routine.models import VoiceSpec
+    from voiceguide.speech.synth import Synthesizer
+
+    options = PlanOptions(overrides=VoiceSpec(engine="piper", id="en_US-joe-medium"))
+    out = tmp_path / "facial.wav"
+    with Synthesizer(cache_dir=tmp_path / "clips") as speech:
+        render_routine(
+            "facial-massage", options, out, timeline_json=tmp_path / "plan.json", speech=speech
+        )
+        plan = json.loads((tmp_path / "plan.json").read_text())
+        assert sf.info(str(out)).samplerate == 22050  # the joe model's own rate
+
+        class PiperClips:
+            def clip(self, cue):
+                return speech.clip(
+                    cue.__class__(cue.kind, cue.text, cue.voice and _piper(cue.voice))
+                )
+
+        check_file(out, plan, PiperClips(), lossless=True)
+
+
+def _piper(voice):
+    from dataclasses import replace
+
+    return replace(voice, engine="piper", id="en_US-joe-medium")
 
 
 def test_default_output_is_audio_slug_wav(tmp_path, monkeypatch):
