@@ -4,8 +4,7 @@ setting up (a 50 MB sparse file, unreadable or non-WAV chimes, absurd command-li
 Every case: exit 1 (2 for a command-line usage error), every stderr line is one problem in
 the form PATH:LINE:COL: error: MESSAGE, no traceback, under a second. tests/test_malformed.py
 holds the first 40 routines and 10 hostile files; one process checking all of them and this
-corpus stays under a peak RSS bound. Known gaps are marked xfail(strict=True): when one is fixed
-the test turns red so its marker gets removed.
+corpus stays under a peak RSS bound.
 """
 
 from __future__ import annotations
@@ -164,7 +163,7 @@ SETUP_CASES = {
     ),
     "dev-zero": (device_file, "1:1: error: file is too large (the limit is 1 MiB)"),
     "chime-unreadable": (unreadable_chime, "2:8: error: chime file 'bell.wav' cannot be read"),
-    "chime-fifo": (fifo_chime, "2:8: error: chime file 'bell.wav' not found"),
+    "chime-fifo": (fifo_chime, "2:8: error: chime 'bell.wav' is not a regular file"),
 }
 
 
@@ -241,7 +240,8 @@ def test_every_limit_error_of_a_plan_is_one_line(tmp_path: Path):
     result, seconds = invoke("check", str(path))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "error: the routine would have more than 100000 events; reduce repeat or --reps"
+        f"{path}:3:5: error: the routine would have more than 100000 events "
+        "(step 'A' alone has 200000); reduce repeat or --reps"
     ]
     assert seconds < PLAN_TIME_LIMIT
 
@@ -254,7 +254,7 @@ def test_a_chime_that_is_not_a_wav_fails_the_render_in_one_line(tmp_path: Path):
     assert result.exit_code == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot read chime file ")
+    assert lines == [f"{path}:2:8: error: chime file 'bell.wav' is not a WAV file"]
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
@@ -263,27 +263,23 @@ def test_a_chime_that_is_not_a_wav_fails_the_render_in_one_line(tmp_path: Path):
 LONG = "a" * 5000
 
 
-@pytest.mark.xfail(strict=True, reason="routine/builtins.py: Path.exists raises ENAMETOOLONG")
 def test_a_routine_path_too_long_for_the_os_is_one_line():
     result, _ = invoke("check", LONG + ".yaml")
     assert_clean_failure(result, LONG + ".yaml")
 
 
-@pytest.mark.xfail(strict=True, reason="routine/loader.py kind_chime: is_dir raises ENAMETOOLONG")
 def test_a_chime_path_too_long_for_the_os_is_one_line(tmp_path: Path):
     path = write(tmp_path, ROUTINE.format(chime=LONG + ".wav"))
     result, _ = invoke("check", str(path))
     assert_clean_failure(result, path)
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py: click.FloatRange lets NaN through")
 def test_pace_nan_is_a_usage_error():
     result, _ = invoke("plan", "--estimate", "facial-massage", "--pace", "nan")
     assert result.exit_code == 2
     assert "Invalid value for '--pace'" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="check cannot see a non-WAV chime; only render fails")
 def test_check_finds_a_chime_that_is_not_a_wav(tmp_path: Path):
     (tmp_path / "bell.wav").write_bytes(b"RIFF" + b"junk" * 50)
     path = write(tmp_path, ROUTINE.format(chime="bell.wav"))
@@ -291,7 +287,6 @@ def test_check_finds_a_chime_that_is_not_a_wav(tmp_path: Path):
     assert_clean_failure(result, path)
 
 
-@pytest.mark.xfail(strict=True, reason="plan limit errors (events, 24 h) do not name the file")
 def test_plan_limit_errors_name_their_file(tmp_path: Path):
     path = write(tmp_path, "title: T\nsteps:\n  - name: A\n    repeat: 10000\n    every: 10s\n")
     result, _ = invoke("check", str(path))
@@ -299,9 +294,6 @@ def test_plan_limit_errors_name_their_file(tmp_path: Path):
     assert str(path) in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pure-Python PyYAML composer: ~50 us per value, 30k values take ~1.6 s"
-)
 def test_a_wide_list_checks_within_the_time_bound(tmp_path: Path):
     items = ",".join(["a"] * 30000)
     path = write(tmp_path, f"title: T\nsteps:\n  - name: A\n    say: [{items}]\n    hold: -1\n")
@@ -310,11 +302,6 @@ def test_a_wide_list_checks_within_the_time_bound(tmp_path: Path):
     assert seconds < TIME_LIMIT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routine/loader.py: PyYAML's ReaderError is not a MarkedYAMLError; its text "
-    "spans two lines and the position is not turned into line:column",
-)
 def test_a_control_character_is_one_located_line(tmp_path: Path):
     path = tmp_path / "r.yaml"
     path.write_bytes(b"title: T\nsteps:\n  - name: A\x01\n")

@@ -167,9 +167,6 @@ def test_an_engine_that_returns_no_clips_is_one_line(
     assert not out.parent.exists() or files(out.parent) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Synthesizer trusts engines: empty or silent clips render as silence"
-)
 @pytest.mark.parametrize("clips", ["empty", "silence"])
 def test_an_engine_that_returns_no_audio_is_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clips: str
@@ -219,7 +216,7 @@ def test_read_only_folder_at_the_final_rename(tmp_path: Path, monkeypatch: pytes
 @pytest.mark.parametrize(
     "fmt, reason",
     # libsndfile reports a short write, not errno: soundfile's assertion is all there is.
-    [("wav", "No space left on device"), ("flac", "short write to ")],
+    [("wav", "No space left on device"), ("flac", "short write (no space left on device?)")],
 )
 def test_disk_full_is_one_line_and_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, reason: str

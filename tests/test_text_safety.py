@@ -173,11 +173,6 @@ def test_right_to_left_texts_are_spoken(clips: dict[str, tuple[float, float]], n
     assert silence < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an English voice spells Arabic/Hebrew letter by letter (~0.7 s each): "
-    "pyttsx3_engine.plausible_seconds rejects the clip as implausible",
-)
 @pytest.mark.parametrize("text", [TEXTS["Arabic"], TEXTS["Hebrew"]])
 def test_right_to_left_text_with_the_default_voice(text: str):
     with Synthesizer(use_cache=False) as speech:

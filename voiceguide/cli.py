@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import signal
 import sys
 import threading
@@ -82,6 +83,19 @@ class DurationType(click.ParamType):
         return seconds
 
 
+class PaceType(click.FloatRange):
+    """A pace: a finite number above 0 (FloatRange alone lets "nan" through)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True, max=100)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail("must be a number above 0", param, ctx)
+        return number
+
+
 class RepsType(click.ParamType):
     name = "N|min|max"
 
@@ -120,7 +134,7 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.option(
         "--pace",
-        type=click.FloatRange(min=0, min_open=True, max=100),
+        type=PaceType(),
         default=1.0,
         show_default=True,
         help="Multiply the routine's pace: 2 halves every silence.",

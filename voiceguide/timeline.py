@@ -131,8 +131,27 @@ def effective_reps(step: Step, reps: int | Literal["min", "max"] | None) -> int:
     return reps
 
 
+def check_size(routine: Routine, options: PlanOptions) -> None:
+    """Refuse, before any work, a routine whose sounds alone exceed the event limit."""
+    chime = 0 if routine.chime == "none" else 1
+    total, worst, worst_step = 0, 0, routine.steps[0]
+    for step in routine.steps:
+        sounds = len(step.say) + effective_reps(step, options.reps) + step.countdown + chime
+        count = sounds * max(1, len(step.sides))
+        total += count
+        if count > worst:
+            worst, worst_step = count, step
+    if total > MAX_EVENTS:
+        raise PlanError(
+            f"{routine.path}:{worst_step.line}:{worst_step.column}: error: the routine would "
+            f"have more than {MAX_EVENTS} events (step '{worst_step.name}' alone has "
+            f"{worst}); reduce repeat or --reps"
+        )
+
+
 def speech_cues(routine: Routine, options: PlanOptions) -> list[Cue]:
     """Every distinct cue the routine will sound, in order of first use (for synthesis)."""
+    check_size(routine, options)
     seen: dict[Cue, None] = {}
     pace = options.pace * routine.pace
     layout = _Layout(routine, options, pace, _collect_length(seen), emit=False)
@@ -154,6 +173,7 @@ def build_timeline(
     routine: Routine, options: PlanOptions, length: LengthFn, *, estimated: bool = False
 ) -> Timeline:
     """The timeline of a routine: every event with exact start and end times."""
+    check_size(routine, options)
     pace = options.pace * routine.pace
     if options.fit is not None:
         pace = _fit_pace(routine, options, length, options.fit)
@@ -255,6 +275,8 @@ class _Layout:
         self.warnings: list[str] = []
         self.part_index = 0
         self.check_durations = True
+        self.step_seconds: dict[Step, float] = {}
+        self.current_step: Step | None = None
 
     def run(self, check_durations: bool = True) -> None:
         self.check_durations = check_durations
@@ -280,8 +302,11 @@ class _Layout:
             self._texts(routine.outro, dict(routine.vars), base_voice, None, None)
             self._end_part()
         if self.t > MAX_TOTAL_SECONDS + 1e-9:
+            longest = max(self.step_seconds, key=lambda s: self.step_seconds[s])
             raise PlanError(
-                f"the routine would last {format_duration(self.t)}; the limit is 24 hours"
+                f"{routine.path}:{longest.line}:{longest.column}: error: the routine would "
+                f"last {format_duration(self.t)} (step '{longest.name}' alone "
+                f"{format_duration(self.step_seconds[longest])}); the limit is 24 hours"
             )
 
     # -- parts ----------------------------------------------------------------
@@ -305,8 +330,12 @@ class _Layout:
             )
         self.part_start = self.t
         self.part_account = (self.fixed, self.scaled)
+        self.current_step = step
 
     def _end_part(self) -> None:
+        if self.current_step is not None:
+            step = self.current_step
+            self.step_seconds[step] = self.step_seconds.get(step, 0.0) + self.t - self.part_start
         if self.emit:
             self.parts[-1] = replace(self.parts[-1], end=self.t)
         self.part_index += 1
@@ -484,7 +513,8 @@ class _Layout:
         self.count += 1
         if self.count > MAX_EVENTS:
             raise PlanError(
-                f"the routine would have more than {MAX_EVENTS} events; reduce repeat or --reps"
+                f"{self.routine.path}:1:1: error: the routine would have more than "
+                f"{MAX_EVENTS} events; reduce repeat or --reps"
             )
         self.t = event.end
         if self.emit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import struct
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -130,8 +131,11 @@ class SoundfileWriter:
             try:
                 self._file.write(block[at : at + BLOCK_FRAMES])
             except AssertionError:
-                # soundfile asserts on a short write (seen when the disk fills up).
-                raise OSError(f"short write to {self._path}") from None
+                # soundfile asserts on a short write (seen when the disk fills up); name
+                # the likely cause rather than the assertion.
+                raise OSError(
+                    errno.ENOSPC, "short write (no space left on device?)", str(self._path)
+                ) from None
         self.frames += int(block.shape[0])
 
     def close(self) -> None:

@@ -27,7 +27,11 @@ def builtin_path(name: str) -> Path | None:
 def resolve_routine(ref: str) -> Routine:
     """Load ROUTINE given on the command line: a path, or a built-in routine's name."""
     path = Path(ref)
-    if path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise RoutineError([Problem(ref, 1, 1, f"cannot open: {exc.strerror or exc}")]) from None
+    if exists:
         return load_routine(path)
     builtin = builtin_path(ref)
     if builtin is not None and "/" not in ref:

@@ -26,6 +26,8 @@ _TEXT: dict[str, Any] = {"type": ["string", "number"]}
 def _kind(f: Field) -> dict[str, Any]:
     kind = f.kind
     if kind in ("title", "string"):
+        if f.choices:
+            return {"enum": list(f.choices)}
         return {"type": "string", **({"minLength": 1} if kind == "title" else {})}
     if kind == "text":
         return dict(_TEXT)

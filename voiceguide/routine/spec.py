@@ -43,10 +43,17 @@ class Field:
     minimum: float | None = None  # inclusive
     above: float | None = None  # exclusive minimum
     maximum: float | None = None
+    choices: tuple[str, ...] = ()  # for strings: the only values allowed
 
 
 VOICE_FIELDS: tuple[Field, ...] = (
-    Field("engine", "string", "Speech engine: pyttsx3 (default) or piper.", default="pyttsx3"),
+    Field(
+        "engine",
+        "string",
+        "Speech engine: pyttsx3 (default) or piper.",
+        default="pyttsx3",
+        choices=("pyttsx3", "piper"),
+    ),
     Field("id", "string", "Voice id of the engine (see `voiceguide voices`)."),
     Field(
         "rate", "integer", "Speech rate in words per minute.", default=150, minimum=40, maximum=600

@@ -369,7 +369,10 @@ def plausible_seconds(text: str, rate_wpm: int) -> tuple[float, float]:
     scale = 150.0 / max(rate_wpm, 1)
     # Punctuation or symbols only (words == 0): eSpeak may rightly say nothing.
     low = 0.15 * words * 60.0 / max(rate_wpm, 1)
-    high = (3.0 + 0.25 * len(text.strip())) * max(scale, 0.25)
+    # A voice that does not know a script (Arabic or Hebrew with an English voice) spells
+    # it letter by letter, about 0.7 s a letter at 150 wpm.
+    foreign = sum(1 for c in text if c.isalpha() and ord(c) > 0x24F)
+    high = (3.0 + 0.25 * len(text.strip()) + 1.0 * foreign) * max(scale, 0.25)
     return low, high
 
 

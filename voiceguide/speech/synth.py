@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
 from platformdirs import user_cache_dir
 
 import voiceguide.speech  # noqa: F401 - registers the built-in engines
@@ -113,6 +114,10 @@ class Synthesizer:
                 if len(raw) != len(part):
                     raise SynthesisError(f"speech engine {name} returned too few clips")
                 for (text, voice, key), clip in zip(part, raw, strict=False):
+                    if clip.frames == 0 or not np.any(clip.samples):
+                        # Never let an engine's silence pass for speech: the track would
+                        # look right and say nothing.
+                        raise SynthesisError(f"speech engine {name} returned no audio for {text!r}")
                     processed = process_speech(clip, voice.volume)
                     self._clips[(text, voice)] = processed
                     if self.cache is not None and key:
