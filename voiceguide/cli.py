@@ -278,7 +278,7 @@ def schema() -> None:
     click.echo(json.dumps(routine_schema(), indent=2))
 
 
-# --- render command ---
+# -- render ------------------------------------------------------------------------------
 
 
 @main.command(name="render")
@@ -368,10 +368,7 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
         yield update
 
 
-# --- end render command ---
-
-
-# --- play command ---
+# -- play --------------------------------------------------------------------------------
 
 
 @main.command(name="play")
@@ -403,10 +400,7 @@ def play_command(
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
 
 
-# --- end play command ---
-
-
-# --- config command ---
+# -- config ------------------------------------------------------------------------------
 
 
 @main.command(name="config")
@@ -442,17 +436,19 @@ def plan_table(timeline: Timeline) -> str:
     return "\n".join(rows)
 
 
-# --- speech commands ---------------------------------------------------------------
+# -- speech ------------------------------------------------------------------------------
 
 
 @main.command()
-@click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine to list.")
+@click.option("--engine", default=None, help="Speech engine to list [default: the configured one].")
 @click.option("--json", "as_json", is_flag=True, help="Print the voices as JSON.")
-def voices(engine: str, as_json: bool) -> None:
+def voices(engine: str | None, as_json: bool) -> None:
     """List the voices of a speech engine: id, name, language, gender."""
+    from voiceguide.config import load_config
+    from voiceguide.routine.models import resolve_voice
     from voiceguide.speech.synth import list_voices
 
-    found = list_voices(engine)
+    found = list_voices(engine or resolve_voice(load_config().voice_spec()).engine)
     if as_json:
         rows = [{k: getattr(v, k) for k in ("id", "name", "language", "gender")} for v in found]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
