@@ -449,13 +449,19 @@ def voices(engine: str | None, as_json: bool) -> None:
     from voiceguide.speech.synth import list_voices
 
     found = list_voices(engine or resolve_voice(load_config().voice_spec()).engine)
+    keys = ["id", "name", "language", "gender"]
+    if any(v.sample_rate for v in found):
+        keys.append("sample_rate")
     if as_json:
-        rows = [{k: getattr(v, k) for k in ("id", "name", "language", "gender")} for v in found]
+        rows = [{k: getattr(v, k) for k in keys} for v in found]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    click.echo(f"{'id':<28} {'name':<36} {'language':<16} gender")
+    widths = {"id": 28, "name": 36, "language": 16, "gender": 8, "sample_rate": 6}
+    titles = {"sample_rate": "rate"}
+    click.echo(" ".join(f"{titles.get(k, k):<{widths[k]}}" for k in keys).rstrip())
     for v in found:
-        click.echo(f"{v.id:<28} {v.name:<36} {v.language:<16} {v.gender}")
+        cells = [f"{getattr(v, k) or '':<{widths[k]}}" for k in keys]
+        click.echo(" ".join(cells).rstrip())
 
 
 _CACHE_DIR = click.option(
