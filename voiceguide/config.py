@@ -199,7 +199,7 @@ def describe(config: Config) -> str:
     for key, value, source in config.effective():
         shown = "(engine default)" if value is None and key == "voice" else value
         if value is None and key == "output_dir":
-            shown = "(current folder)"
+            shown = "audio/ (in the current folder)"
         lines.append(f"{key:<10} = {shown!s:<40} [{source}]")
     if not config.exists:
         lines.append(f"(create the file to change these; keys: {', '.join(KEYS)})")
