@@ -185,12 +185,10 @@ def build_timeline(
             f"{routine.path}: the routine is silent and lasts no time; give a step 'say' or 'hold'"
         )
     if options.fit is not None and abs(total - options.fit) < 1e-6:
+        # Float rounding of the solved pace: the last event ends on the target exactly.
         total = options.fit
-        if layout.events:
-            last = layout.events[-1]
-            layout.events[-1] = replace(last, end=total)
-            parts = layout.parts
-            parts[-1] = replace(parts[-1], end=min(parts[-1].end, total))
+        layout.events[-1] = replace(layout.events[-1], end=total)
+        layout.parts[-1] = replace(layout.parts[-1], end=min(layout.parts[-1].end, total))
     return Timeline(
         title=routine.title,
         events=tuple(layout.events),
@@ -249,9 +247,7 @@ def _fit_pace(routine: Routine, options: PlanOptions, length: LengthFn, target: 
             else:
                 high = mid
         pace = math.sqrt(low * high)
-    # A step's `duration` may be too short for its speech at this pace: that raises here.
-    final = _Layout(routine, options, pace, length, emit=False)
-    final.run()
+    # A step's `duration` too short for its speech at this pace raises in the caller's run.
     return pace
 
 

@@ -66,7 +66,6 @@ class SimpleaudioDevice:
             reason = f"simpleaudio: {exc}"
             raise DeviceError(f"no audio device available ({reason}); {RENDER_HINT}") from None
         _silence_alsa_errors()
-        self._sa = simpleaudio
         self._error = SimpleaudioError  # not re-exported by the simpleaudio package
         try:
             # A few silent frames: the only way simpleaudio has to find out if ALSA opens.
@@ -79,6 +78,7 @@ class SimpleaudioDevice:
         deadline = time.monotonic() + PROBE_CLOSE_LIMIT
         while probe.is_playing() and time.monotonic() < deadline:
             time.sleep(0.001)
+        self._sa = simpleaudio  # only a probe that opened marks the device usable
 
     def play(self, pcm: bytes, rate: int) -> Playback:
         if self._sa is None:

@@ -129,6 +129,7 @@ class PiperEngine:
         self._workers = workers or _cores()
         self._voices: list[VoiceFile] | None = None
         self._resolved: dict[str | None, VoiceFile] = {}
+        self._version: str | None = None  # part of every cue's cache key: computed once
 
     def _known_voices(self) -> list[VoiceFile]:
         # Found once per engine: a run sees one consistent set of voices.
@@ -149,13 +150,15 @@ class PiperEngine:
         The id `None` (first voice) and voice names depend on which files are found, so a
         changed or added model changes every cache key. Path ids are in the voice key already.
         """
-        try:
-            piper_version = importlib.metadata.version("piper-tts")
-        except importlib.metadata.PackageNotFoundError:
-            piper_version = "unknown"
-        voices = self._known_voices()
-        first = voices[0].fingerprint() if voices else "no voices"
-        return f"piper-tts {piper_version}; {first}; voices {fingerprint(voices)}"
+        if self._version is None:
+            try:
+                piper_version = importlib.metadata.version("piper-tts")
+            except importlib.metadata.PackageNotFoundError:
+                piper_version = "unknown"
+            voices = self._known_voices()
+            first = voices[0].fingerprint() if voices else "no voices"
+            self._version = f"piper-tts {piper_version}; {first}; voices {fingerprint(voices)}"
+        return self._version
 
     def native_rate(self, voice: Voice) -> int:
         return self._voice_file(voice).sample_rate()
