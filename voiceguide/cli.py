@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from voiceguide import __version__
-from voiceguide.errors import RoutineError, Terminated, VoiceguideError
+from voiceguide.errors import RoutineError, Terminated, VoiceguideError, one_line
 from voiceguide.routine.durations import format_duration, parse_duration
 from voiceguide.routine.models import VoiceSpec
 from voiceguide.timeline import PlanOptions, Timeline
@@ -34,7 +34,7 @@ def report(error: VoiceguideError) -> None:
         for problem in error.problems:
             click.echo(str(problem), err=True)
     else:
-        message = str(error)
+        message = one_line(str(error))
         click.echo(message if ": error: " in message else f"error: {message}", err=True)
 
 

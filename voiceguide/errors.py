@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
+
+
+def one_line(message: str) -> str:
+    """Escape line breaks and other control characters: every error is one line of
+    stderr, even when it quotes a user's multi-line value."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 class VoiceguideError(Exception):
@@ -19,6 +28,10 @@ class Problem:
     line: int
     column: int
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", one_line(self.path))
+        object.__setattr__(self, "message", one_line(self.message))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
