@@ -156,7 +156,7 @@ def build_timeline(parts: list[PartSpec], pace: float = 1.0, title: str = "Test"
     return Timeline(title, tuple(events), tuple(part_list), pace, t)
 
 
-def sample_timeline() -> Timeline:
+def sample_timeline(pace: float = 1.0) -> Timeline:
     """Intro, a counted step, a two-sided step, outro: 14 events, 31 s."""
     return build_timeline(
         [
@@ -204,5 +204,6 @@ def sample_timeline() -> Timeline:
                 [("speech", 1.0, "Roll right", None), ("silence", 5.0, "", None)],
             ),
             ("outro", "Outro", None, None, None, [("speech", 1.0, "Done", None)]),
-        ]
+        ],
+        pace,
     )

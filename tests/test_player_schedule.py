@@ -15,7 +15,7 @@ from tests.player_fixtures import (
     tone_clip,
 )
 from voiceguide.errors import Interrupted, PlanError, SynthesisError
-from voiceguide.player import PACE_STEP, PlayResult, play, step_start
+from voiceguide.player import PlayResult, play, step_start
 from voiceguide.status import PlainStatus, status_line
 from voiceguide.timeline import Cue
 
@@ -116,6 +116,38 @@ def test_next_on_the_last_part_ends_the_session() -> None:
     assert result.elapsed == pytest.approx(25.2)
 
 
+def test_next_skips_the_rest_of_a_step_with_sides() -> None:
+    # In "Roll (left)", n goes past "Roll (right)" (the same step) to the outro.
+    result, _, status, _ = run([(14.0, "n")])
+    assert [i for i, _ in played(result)] == [0, 2, 4, 6, 8, 9, 13]
+    assert dict(played(result))[13] == 14.0
+    assert "next: Outro" in status.notices
+
+
+def test_previous_on_a_later_side_restarts_the_step_from_its_first_side() -> None:
+    result, _, status, _ = run([(20.0, "p")])
+    assert played(result)[-5:] == [(11, 19.0), (8, 20.0), (9, 20.5), (11, 26.5), (13, 32.5)]
+    assert "restart: Roll (left)" in status.notices
+
+
+def test_pace_keys_step_ten_percent_and_stop_at_the_limits() -> None:
+    result, _, _, _ = run([(1.0, "+"), (1.1, "+")])
+    assert result.pace == pytest.approx(1.21)
+    result, _, _, _ = run([(1.0, "-"), (1.1, "-")])
+    assert result.pace == pytest.approx(0.81)
+    # A session started beyond the keys' range is never moved the wrong way by them.
+    fast = sample_timeline(pace=5.0)
+    result, _, _, _ = run([(0.5, "+")], timeline=fast)
+    assert result.pace == pytest.approx(5.0)
+    result, _, _, _ = run([(0.5, "-")], timeline=fast)
+    assert result.pace == pytest.approx(4.5)
+    slow = sample_timeline(pace=0.2)
+    result, _, _, _ = run([(0.5, "-")], timeline=slow)
+    assert result.pace == pytest.approx(0.2)
+    result, _, _, _ = run([(0.5, "+")], timeline=slow)
+    assert result.pace == pytest.approx(0.22)
+
+
 def test_previous_restarts_the_part_then_goes_back_one_when_pressed_twice() -> None:
     # At 9.0 s we are in "Cleanse": p restarts it; p again 1 s later goes back to the intro.
     result, _, _, _ = run([(9.0, "p"), (10.0, "p")])
@@ -136,20 +168,20 @@ def test_repeat_says_the_last_cue_again_and_continues_from_it() -> None:
 def test_faster_shortens_remaining_silences_only() -> None:
     # "+" at 5.0 s, 0.5 s into the 3 s silence after "Cleanse" (3.0-4.5 speech).
     result, _, _, _ = run([(5.0, "+")])
-    ratio = 1 / PACE_STEP
+    ratio = 1 / 1.1  # pace 1.1: silences 1/1.1 as long
     times = dict(played(result))
     assert times[4] == pytest.approx(5.0 + 2.5 * ratio)
     assert times[6] == pytest.approx(times[4] + 0.5 + 2.0 * ratio)  # speech keeps its length
     assert times[9] - times[8] == pytest.approx(0.5)  # tone then speech, no silence between
     assert times[13] - times[11] == pytest.approx(1.0 + 5.0 * ratio)
-    assert result.pace == pytest.approx(PACE_STEP)
+    assert result.pace == pytest.approx(1.1)
 
 
 def test_slower_during_a_cue_leaves_that_cue_alone() -> None:
     result, _, _, _ = run([(3.5, "-")])
     times = dict(played(result))
-    assert times[4] == pytest.approx(4.5 + 3.0 * PACE_STEP)
-    assert result.pace == pytest.approx(1 / PACE_STEP)
+    assert times[4] == pytest.approx(4.5 + 3.0 / 0.9)
+    assert result.pace == pytest.approx(0.9)
 
 
 def test_quit_stops_the_sound_and_reports_stopped() -> None:
@@ -268,7 +300,7 @@ def test_pace_change_then_pause_during_the_same_cue() -> None:
     result, _, _, _ = run([(3.2, "+"), (3.4, " "), (5.0, " ")])
     times = dict(played(result)[2:])
     assert played(result)[2] == (2, 5.0)
-    assert times[4] == pytest.approx(5.0 + 1.5 + 3.0 / PACE_STEP)
+    assert times[4] == pytest.approx(5.0 + 1.5 + 3.0 / 1.1)
 
 
 def test_terminal_status_prints_text_and_redraws_one_line() -> None:

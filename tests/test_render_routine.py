@@ -191,6 +191,35 @@ def test_cli_rejects_unknown_extension_before_synthesis(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "{d}/folder.wav"], "cannot write {d}/folder.wav: it is a folder"),
+        (
+            ["-o", "{d}/x.wav", "--timeline", "{d}/folder.wav"],
+            "cannot write {d}/folder.wav: it is a folder",
+        ),
+        (
+            ["-o", "{d}/x.wav", "--split", "{d}/file.txt"],
+            "cannot write {d}/file.txt/playlist.m3u8: {d}/file.txt is a file, not a folder",
+        ),
+        (
+            ["-o", "{d}/file.txt/sub/x.wav"],
+            "cannot write {d}/file.txt/sub/x.wav: {d}/file.txt is a file, not a folder",
+        ),
+    ],
+)
+def test_cli_destination_in_the_way_is_one_line_exit_1(tmp_path, args, message):
+    (tmp_path / "folder.wav").mkdir()
+    (tmp_path / "file.txt").write_text("keep me")
+    argv = ["render", "hand-massage", "-q", *(a.format(d=tmp_path) for a in args)]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == ["error: " + message.format(d=tmp_path)]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["file.txt", "folder.wav"]
+    assert (tmp_path / "file.txt").read_text() == "keep me"
+
+
 def test_cli_renders_with_the_real_synthesizer(tmp_path):
     pytest.importorskip("voiceguide.speech.synth")
     out = tmp_path / "hand.mp3"

@@ -288,7 +288,7 @@ def schema() -> None:
     "-o",
     "--output",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Output file; .wav, .flac, .ogg or .mp3 [default: audio/<routine>.wav].",
 )
@@ -300,19 +300,19 @@ def schema() -> None:
 )
 @click.option(
     "--captions",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Also write captions (.vtt or .srt): one per spoken cue.",
 )
 @click.option(
     "--timeline",
     "timeline_json",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Also write the plan JSON of exactly what was rendered.",
 )
 @click.option(
     "--split",
     "split_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Also write one file per step pass and a playlist.m3u8 into this folder.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")

@@ -26,9 +26,9 @@ from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioD
 from voiceguide.status import Progress, StatusSink, default_status
 from voiceguide.timeline import Event, PlanOptions, Timeline
 
-PACE_STEP = 1.1  # `+` and `-` multiply or divide the pace by this
-PACE_LIMITS = (0.25, 4.0)
-DOUBLE_PRESS = 1.5  # seconds: `p` twice within this goes to the previous part
+PACE_STEP = 0.1  # `+` and `-` change the pace by 10% of itself
+PACE_LIMITS = (0.25, 4.0)  # keys stop here; --pace and --fit may start a session outside
+DOUBLE_PRESS = 1.5  # seconds: `p` twice within this goes to the previous step
 KEY_GUARD = 0.005  # the last ms before an onset go to the precise clock, not to select()
 TICK = 0.25  # status refresh while waiting
 DRAIN_LIMIT = 2.0  # at the end, wait at most this long for the last sound to finish
@@ -169,10 +169,20 @@ class _Session:
             self.sound_before.append(self.sound_before[-1] + sound)
         later = (j for j, s in enumerate(self.starts[:-1]) if s >= start_at - 1e-9)
         self.first = next(later, self.n)
-        self.part_first: dict[int, int] = {}
+        # `n` and `p` move by step: a step's passes (one per side) form one group, and the
+        # intro and outro are groups of their own. group_first[g] is g's first event.
+        self.group_of: dict[int, int] = {}
+        self.group_first: list[int] = []
         self.rep_totals: dict[int, int] = {}
+        last_key: object = None
         for j, e in enumerate(self.events):
-            self.part_first.setdefault(e.part, j)
+            if e.part not in self.group_of:
+                part = timeline.parts[e.part] if 0 <= e.part < len(timeline.parts) else None
+                key = ("step", part.step_number) if part and part.step_number else ("part", e.part)
+                if key != last_key:
+                    self.group_first.append(j)
+                    last_key = key
+                self.group_of[e.part] = len(self.group_first) - 1
             if e.rep is not None:
                 self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
         self.due = [0.0] * (self.n + 1)  # clock time each event (and the end) is due
@@ -317,7 +327,7 @@ class _Session:
         if key == k.PAUSE:
             return self._pause(now)
         if key in (k.FASTER, k.SLOWER):
-            self._change_pace(PACE_STEP if key == k.FASTER else 1 / PACE_STEP, now)
+            self._change_pace(key == k.FASTER, now)
         elif key == k.NEXT:
             self._next(now)
         elif key == k.PREVIOUS:
@@ -333,7 +343,7 @@ class _Session:
         while True:
             key = self.keys.wait(TICK)
             if key in (k.FASTER, k.SLOWER):
-                self._change_pace(PACE_STEP if key == k.FASTER else 1 / PACE_STEP, paused_at)
+                self._change_pace(key == k.FASTER, paused_at)
             elif key == k.QUIT:
                 return k.QUIT
             elif key in (k.PAUSE, k.NEXT, k.PREVIOUS, k.REPEAT):
@@ -349,9 +359,12 @@ class _Session:
         self.status.notice(self._progress(), "resumed")
         return None if key == k.PAUSE else self._on_key(key)  # n/p/r also resume
 
-    def _change_pace(self, factor: float, now: float) -> None:
+    def _change_pace(self, faster: bool, now: float) -> None:
         low, high = PACE_LIMITS
-        pace = min(high, max(low, self.pace * factor))
+        if faster:  # never past the limit, and never back from a --pace beyond it
+            pace = min(self.pace * (1 + PACE_STEP), max(high, self.pace))
+        else:
+            pace = max(self.pace * (1 - PACE_STEP), min(low, self.pace))
         if abs(pace - self.pace) < 1e-9:
             return
         ratio = self.pace / pace  # remaining silences become this many times as long
@@ -365,24 +378,23 @@ class _Session:
         self.under_way = current  # not a jump: the event under way still is
         self.status.notice(self._progress(), f"pace {pace:.2f}")
 
-    def _current_part(self) -> int:
+    def _current_group(self) -> int:
         j = self.under_way if self.under_way is not None else self.i
-        return self.events[min(j, self.n - 1)].part
+        return self.group_of[self.events[min(j, self.n - 1)].part]
 
     def _next(self, now: float) -> None:
-        later = [p for p in self.part_first if p > self._current_part()]
-        if later:
-            self._jump(self.part_first[min(later)], now, "next")
+        group = self._current_group() + 1
+        if group < len(self.group_first):
+            self._jump(self.group_first[group], now, "next")
         else:
             self._jump(self.n, now, "end")
 
     def _previous(self, now: float) -> None:
-        target = self._current_part()
+        target = self._current_group()
         if self.last_p is not None and now - self.last_p[0] <= DOUBLE_PRESS:
-            earlier = [p for p in self.part_first if p < self.last_p[1]]
-            target = max(earlier) if earlier else self.last_p[1]
+            target = max(0, self.last_p[1] - 1)
         self.last_p = (now, target)
-        self._jump(self.part_first[target], now, "restart")
+        self._jump(self.group_first[target], now, "restart")
 
     def _jump(self, j: int, now: float, what: str) -> None:
         self._stop_sound()

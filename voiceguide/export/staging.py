@@ -19,6 +19,15 @@ def describe(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing ancestor of `folder` if it is not a folder: mkdir would only
+    say "File exists" or "Not a directory" without naming it."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
 class Staging:
     """Temporary files waiting to be renamed onto their destinations, all or none."""
 
@@ -29,6 +38,9 @@ class Staging:
         """Create (empty) and return a hidden temporary file in `dest`'s folder."""
         if dest.is_dir():
             raise OutputError(f"cannot write {dest}: it is a folder")
+        blocker = _file_in_the_way(dest.parent)
+        if blocker is not None:
+            raise OutputError(f"cannot write {dest}: {blocker} is a file, not a folder")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             temp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
