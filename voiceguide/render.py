@@ -295,23 +295,17 @@ class _Span:
 
 
 def _track_spans(timeline: Timeline, rate: int, total: int) -> list[_Span]:
-    """Per-part tracks: intro 00, step passes 01.. in order, outro after the last pass.
-    Each spans its part's start to the next part's start; the first starts at 0."""
-    parts = timeline.parts
-    if not parts:
+    """One track per step pass, numbered 01.. in order. Each spans its pass's start to the
+    next pass's start, so the intro opens the first track and the outro closes the last:
+    the files are the step passes alone, and played in order they are the whole render."""
+    passes = [p for p in timeline.parts if p.kind == "step"]
+    if not passes:
         return [_Span(None, f"01-{slug(timeline.title)}", timeline.title, 0, total)]
-    passes = sum(1 for p in parts if p.kind == "step")
-    width = max(2, len(str(passes + 1)))
+    width = max(2, len(str(len(passes))))
     spans = []
-    number = 0
-    for i, part in enumerate(parts):
-        if part.kind == "intro":
-            n = 0
-        else:
-            number += 1
-            n = number
-        start = 0 if i == 0 else min(round(part.start * rate), total)
-        end = total if i + 1 == len(parts) else min(round(parts[i + 1].start * rate), total)
+    for n, part in enumerate(passes, start=1):
+        start = 0 if n == 1 else min(round(part.start * rate), total)
+        end = total if n == len(passes) else min(round(passes[n].start * rate), total)
         spans.append(_Span(part, f"{n:0{width}d}-{slug(part.title)}", part.title, start, end))
     return spans
 
