@@ -177,3 +177,24 @@ def test_info_and_clear(tmp_path):
     assert cache_clear(tmp_path / "clips") == 5
     assert cache_info(tmp_path / "clips").entries == 0
     assert cache_clear(tmp_path / "missing") == 0
+
+
+def test_a_cache_that_cannot_take_an_entry_keeps_nothing_and_raises_nothing(tmp_path):
+    cache = ClipCache(tmp_path)
+    key = cache_key("full")
+    (tmp_path / key[:2]).write_text("a file where the sub-folder should be")
+    cache.put(key, make_clip(3))
+    assert cache.get(key) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [key[:2]]
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    cache = ClipCache(tmp_path)
+    key = cache_key("disk full")
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    cache.put(key, make_clip(4))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -54,3 +54,14 @@ def test_cache_info_and_clear(tmp_path):
     assert result.exit_code == 0
     assert result.output.strip() == f"removed 3 clips from {tmp_path}"
     assert "entries:  0" in run("cache", "info", "--cache-dir", str(tmp_path)).output
+
+
+def test_a_cache_folder_that_cannot_exist_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("")
+    folder = tmp_path / "afile" / "sub"
+    result = run("plan", "hand-massage", "--cache-dir", str(folder))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"error: cannot use the clip cache folder {folder}: Not a directory"
+        " (choose another with --cache-dir, or use --no-cache)"
+    ]

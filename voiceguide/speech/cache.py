@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voiceguide.errors import SynthesisError
 from voiceguide.sound.clip import Clip
 
 MAGIC = b"VGCLIP01"
@@ -53,6 +54,18 @@ class ClipCache:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    def open(self) -> None:
+        """Create the folder, or say in one line why it cannot be: a cache folder under a
+        file, or on a read-only disk, is a setting to fix, not a reason for a traceback."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise SynthesisError(
+                f"cannot use the clip cache folder {self.root}: {reason}"
+                " (choose another with --cache-dir, or use --no-cache)"
+            ) from None
+
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SUFFIX}"
 
@@ -75,10 +88,13 @@ class ClipCache:
     def put(self, key: str, clip: Clip) -> None:
         """Store atomically: write a temporary file beside the entry, then rename it over."""
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         samples = np.ascontiguousarray(clip.samples, dtype="<f4").tobytes()
         header = _HEADER.pack(MAGIC, bytes.fromhex(key), clip.rate, clip.frames, _checksum(samples))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX + ".part", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX + ".part", dir=path.parent)
+        except OSError:
+            return  # a read-only or full cache keeps nothing new; the run has its clip
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
@@ -86,10 +102,11 @@ class ClipCache:
             # os.replace is atomic on one file system: two writers of the same key both
             # produce a complete file, and the last rename wins.
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise
+            if not isinstance(exc, OSError):  # a full disk only costs this entry
+                raise
 
     def info(self) -> CacheInfo:
         entries = 0

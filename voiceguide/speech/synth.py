@@ -56,6 +56,7 @@ class Synthesizer:
         self._checked: set[Voice] = set()
         self._clips: dict[tuple[str, Voice], Clip] = {}  # this run's clips, by (text, voice)
         if self.cache is not None:
+            self.cache.open()
             self.cache.remove_stale_temporaries()
 
     def __enter__(self) -> Synthesizer:
