@@ -12,6 +12,7 @@ from mutagen.id3 import ID3
 
 from tests.audio_analysis import (
     RATE,
+    chapter_titles,
     clip_source,
     ffmpeg_pcm,
     ffprobe,
@@ -23,6 +24,8 @@ from tests.audio_analysis import (
     soxi_duration,
     sub_chunks,
 )
+from voiceguide.export.tags import Chapter, Tags
+from voiceguide.export.writers import open_writer
 from voiceguide.render import render
 
 FORMATS = ["wav", "flac", "ogg", "mp3"]
@@ -177,6 +180,53 @@ def test_mp3_chapters_and_table_of_contents(rendered, timeline, chapters):
     probed = ffprobe(path)["chapters"]
     assert [c["tags"]["title"] for c in probed] == [t for t, _ in chapters]
     assert abs(float(probed[0]["start_time"]) - chapters[0][1]) <= 0.001
+
+
+# Title lengths out of step with time, so an order by size or name shows up as wrong.
+UNEVEN = [
+    Chapter("A very long chapter title here", 0.0, 1.25),
+    Chapter("B", 1.25, 2.5),
+    Chapter("Medium title", 2.5, 3.75),
+    Chapter("Z", 3.75, 5.0),
+]
+
+
+@pytest.fixture(scope="module")
+def uneven(tmp_path_factory):
+    """Five seconds of silence in each format, with the UNEVEN chapters."""
+    folder = tmp_path_factory.mktemp("uneven")
+    paths = {}
+    for fmt in FORMATS:
+        paths[fmt] = folder / f"uneven.{fmt}"
+        writer = open_writer(paths[fmt], fmt, RATE, Tags("Uneven", chapters=UNEVEN))
+        writer.write(np.zeros(5 * RATE, dtype=np.int16))
+        writer.close()
+    return paths
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_ffprobe_reads_every_chapter_title_in_order(uneven, fmt):
+    probed = ffprobe(uneven[fmt])["chapters"]
+    assert [c.get("tags", {}).get("title") for c in probed] == [c.title for c in UNEVEN]
+    for got, chapter in zip(probed, UNEVEN, strict=True):
+        assert abs(float(got["start_time"]) - chapter.start) <= 0.001
+
+
+def test_mp3_chap_frames_are_stored_in_chapter_order(uneven):
+    id3 = ID3(str(uneven["mp3"]))
+    chaps = id3.getall("CHAP")
+    assert [c.element_id for c in chaps] == id3.getall("CTOC")[0].child_element_ids
+    assert [str(c.sub_frames["TIT2"]) for c in chaps] == [c.title for c in UNEVEN]
+    assert [c.start_time for c in chaps] == [round(c.start * 1000) for c in UNEVEN]
+    assert [c.end_time for c in chaps] == [round(c.end * 1000) for c in UNEVEN]
+
+
+def test_wav_labels_stay_readable_riff(uneven):
+    path = uneven["wav"]
+    adtl = [cid for cid, _ in sub_chunks(riff_chunks(path)[b"LIST/adtl"][0])]
+    assert adtl == [b"labl"] * len(UNEVEN) + [b"ltxt"] * len(UNEVEN)
+    assert chapter_titles(path) == [c.title for c in UNEVEN]
+    assert read_pcm(path)[0].shape[0] == 5 * RATE  # libsndfile accepts the chunk layout
 
 
 def test_captions_one_per_spoken_event(rendered, timeline):

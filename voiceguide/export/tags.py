@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mutagen.flac import FLAC
 from mutagen.id3 import CHAP, CTOC, ID3, TALB, TIT2, TRCK, TSSE, CTOCFlags
+from mutagen.id3._tags import save_frame
 from mutagen.oggvorbis import OggVorbis
 
 SOFTWARE = "voiceguide"
@@ -43,7 +44,7 @@ def clock(seconds: float, sep: str = ".") -> str:
 def tag_mp3(path: Path, tags: Tags) -> None:
     """ID3v2.4 title/album, and one CHAP frame per chapter listed in an ordered top-level CTOC."""
     # ffmpeg writes CHAP but no CTOC for MP3 (NOTES.md), so the tag is built with mutagen.
-    id3 = ID3()
+    id3 = _InsertionOrderID3()
     id3.add(TIT2(encoding=3, text=[tags.title]))
     if tags.album:
         id3.add(TALB(encoding=3, text=[tags.album]))
@@ -73,6 +74,18 @@ def tag_mp3(path: Path, tags: Tags) -> None:
             )
         )
     id3.save(str(path), v2_version=4)
+
+
+class _InsertionOrderID3(ID3):
+    """An ID3 tag that stores its frames in the order they were added."""
+
+    # mutagen (1.48) sorts frames on save by (priority, serialized size, HashKey), so
+    # CHAP frames land in title-length order; ffmpeg and mutagen's getall("CHAP") list
+    # chapters in stored order whatever the CTOC says. mutagen offers no public way to
+    # choose the order, so this replaces the private ID3Tags._write, using mutagen's own
+    # frame serializer. tests/test_render.py reads the order back should mutagen change.
+    def _write(self, config: object) -> bytearray:
+        return bytearray().join(save_frame(frame, config=config) for frame in self.values())
 
 
 def tag_vorbis(path: Path, tags: Tags, fmt: str) -> None:
@@ -114,6 +127,7 @@ def wav_cue_chunks(chapters: Sequence[Chapter], rate: int) -> bytes:
         return b""
     points = []
     labels = []
+    regions = []
     for cue_id, chapter in enumerate(chapters, start=1):
         start = round(chapter.start * rate)
         length = round(chapter.end * rate) - start
@@ -122,9 +136,11 @@ def wav_cue_chunks(chapters: Sequence[Chapter], rate: int) -> bytes:
         labels.append(_chunk(b"labl", struct.pack("<I", cue_id) + _zstr(chapter.title)))
         # id, sample length, purpose, country, language, dialect, code page
         region = struct.pack("<II4sHHHH", cue_id, length, b"rgn ", 0, 0, 0, 0)
-        labels.append(_chunk(b"ltxt", region))
+        regions.append(_chunk(b"ltxt", region))
     cue = _chunk(b"cue ", struct.pack("<I", len(points)) + b"".join(points))
-    return cue + _chunk(b"LIST", b"adtl" + b"".join(labels))
+    # Every `labl` before any `ltxt`: ffmpeg stops reading an adtl list at its first chunk
+    # that is not `labl` (libavformat/wavdec.c), which would leave later chapters untitled.
+    return cue + _chunk(b"LIST", b"adtl" + b"".join(labels + regions))
 
 
 def _zstr(text: str) -> bytes:
