@@ -114,6 +114,11 @@ def test_boolean_is_not_a_rate(tmp_path):
         ('volume = "loud"\n', "1:10: error: volume must be a number, got 'loud'"),
         ("voice = 3\n", "1:9: error: voice must be a non-empty string, got 3"),
         ('engine = ""\n', "1:10: error: engine must be a non-empty string, got ''"),
+        ('engine = "pipr"\n', "1:10: error: unknown engine 'pipr' (did you mean 'piper'?)"),
+        (
+            'rate = 150\nengine = "foo"\n',
+            "2:10: error: unknown engine 'foo' (known: piper, pyttsx3)",
+        ),
     ],
 )
 def test_out_of_range_values(tmp_path, text, message):
@@ -171,6 +176,21 @@ def test_config_command(tmp_path, monkeypatch):
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == f"config file: {path}"
     assert "engine     = piper" in result.output
+
+
+def test_unknown_engine_stops_every_command_naming_the_file(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from voiceguide.cli import main
+
+    path = write(tmp_path, 'engine = "foo"\n')
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    for command in (["config"], ["plan", "hand-massage"], ["voices"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1
+        assert (
+            result.stderr == f"{path}:1:10: error: unknown engine 'foo' (known: piper, pyttsx3)\n"
+        )
 
 
 def test_config_command_reports_a_bad_file(tmp_path, monkeypatch):

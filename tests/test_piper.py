@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -268,3 +269,33 @@ def test_batch_keeps_request_order_with_parallel_workers():
 def test_empty_text_gives_an_empty_clip(engine):
     (clip,) = engine.synthesize_batch([("", Voice(engine="piper", id=JOE))])
     assert clip.frames == 0 and clip.rate == 22050
+
+
+def plan_json(*args: str) -> dict:  # type: ignore[type-arg]
+    from click.testing import CliRunner
+
+    from voiceguide.cli import main
+
+    result = CliRunner().invoke(main, ["plan", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_routine_voice_path_is_taken_from_the_routine_folder(tmp_path, monkeypatch):
+    routines = tmp_path / "routines"
+    copy_voice(routines / "v", "rel")
+    routine = routines / "short.yaml"
+    routine.write_text(
+        "title: Short\nvoice: {engine: piper, id: v/rel.onnx}\nsteps: [{name: A, say: Hello.}]\n"
+    )
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert plan_json(str(routine))["total"] > 0.3
+
+
+def test_command_line_voice_path_is_taken_from_the_current_folder(tmp_path, monkeypatch):
+    copy_voice(tmp_path / "v", "here")
+    monkeypatch.chdir(tmp_path)
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps: [{name: A, say: Hello.}]\n")
+    assert plan_json(str(routine), "--engine", "piper", "--voice", "v/here.onnx")["total"] > 0.3

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from voiceguide.cli import main
 from voiceguide.sound.clip import Clip
+from voiceguide.speech import piper_voices, synth
+from voiceguide.speech.base import VoiceInfo
 from voiceguide.speech.cache import ClipCache, cache_key
 
 
@@ -33,6 +37,73 @@ def test_voices_json():
         v for v in voices if v["id"] == "gmw/en-us"
     ).items()
     assert set(voices[0]) == {"id", "name", "language", "gender"}
+
+
+def test_voices_table_names_the_sample_rate_and_stays_aligned(monkeypatch):
+    long_name = "a-dataset-with-a-rather-long-name (medium) [package some-piper-voice-package]"
+    listed = [
+        VoiceInfo("en_US-joe-medium", "joe (medium) [user folder]", "en_US", sample_rate=22050),
+        VoiceInfo("en_GB-long-x_low", long_name, "en_GB", sample_rate=16000),
+    ]
+    monkeypatch.setattr(synth, "list_voices", lambda engine: listed)
+    result = run("voices", "--engine", "piper")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.output.splitlines()
+    assert header.split() == ["id", "name", "language", "gender", "sample", "rate"]
+    assert header.endswith("gender  sample rate")
+    assert len(rows) == 2
+    # Every column starts where its title does, however long a name is.
+    columns = {
+        "name": ["joe (medium)", "a-dataset-w"],
+        "language": ["en_US", "en_GB"],
+        "sample rate": ["22050", "16000"],
+    }
+    for title, cells in columns.items():
+        at = header.index(title)
+        assert [row[at : at + len(cell)] for row, cell in zip(rows, cells, strict=True)] == cells
+
+
+def write_voice(folder: Path, name: str, config: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.onnx").write_bytes(b"")  # listing reads only the config
+    (folder / f"{name}.onnx.json").write_text(config)
+
+
+@pytest.mark.piper
+def test_piper_voices_lists_the_good_and_warns_of_a_broken_config(tmp_path, monkeypatch):
+    pytest.importorskip("piper")
+    monkeypatch.setattr(piper_voices, "_package_models", lambda: [])
+    good = '{"audio": {"sample_rate": 16000, "quality": "low"}, "language": {"code": "en_GB"}}'
+    write_voice(tmp_path, "en_GB-good-low", good)
+    write_voice(tmp_path, "en_GB-bad-low", '{"audio": ')
+    monkeypatch.setenv(piper_voices.VOICES_ENV, str(tmp_path))
+    result = run("voices", "--engine", "piper")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split() == [
+        "en_GB-good-low",
+        "en_GB-good-low",
+        "(low)",
+        "[VOICEGUIDE_VOICES]",
+        "en_GB",
+        "16000",
+    ]
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr == (
+        f"warning: cannot read piper voice config {tmp_path}/en_GB-bad-low.onnx.json: "
+        "Expecting value: line 1 column 11 (char 10)\n"
+    )
+
+
+@pytest.mark.piper
+def test_piper_voices_with_none_found_says_how_to_get_one(monkeypatch):
+    pytest.importorskip("piper")
+    monkeypatch.setattr(piper_voices, "_package_models", lambda: [])
+    result = run("voices", "--engine", "piper")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == piper_voices.no_voice_found() + "\n"
+    assert result.stderr.startswith("no piper voice found; get one with `python -m piper.download")
+    assert str(piper_voices.user_voices_dir()) in result.stderr
 
 
 def test_voices_of_unknown_engine_is_one_line():

@@ -23,6 +23,7 @@ from voiceguide.routine.models import VoiceSpec
 from voiceguide.timeline import PlanOptions, Timeline
 
 if TYPE_CHECKING:
+    from voiceguide.speech.base import VoiceInfo
     from voiceguide.speech.synth import Synthesizer
 
 # -- error mapping -------------------------------------------------------------
@@ -443,25 +444,39 @@ def plan_table(timeline: Timeline) -> str:
 @click.option("--engine", default=None, help="Speech engine to list [default: the configured one].")
 @click.option("--json", "as_json", is_flag=True, help="Print the voices as JSON.")
 def voices(engine: str | None, as_json: bool) -> None:
-    """List the voices of a speech engine: id, name, language, gender."""
+    """List the voices of a speech engine: id, name, language, gender (Piper: sample rate)."""
     from voiceguide.config import load_config
     from voiceguide.routine.models import resolve_voice
-    from voiceguide.speech.synth import list_voices
+    from voiceguide.speech.synth import list_voices, no_voices_hint
 
-    found = list_voices(engine or resolve_voice(load_config().voice_spec()).engine)
+    engine_name = engine or resolve_voice(load_config().voice_spec()).engine
+    listed = list_voices(engine_name)
+    for broken in (v for v in listed if v.problem):
+        click.echo(f"warning: {one_line(broken.problem)}", err=True)
+    found = [v for v in listed if not v.problem]
+    if not found:
+        # Finding nothing is an answer, not a failure: say where voices come from.
+        click.echo(one_line(no_voices_hint(engine_name)), err=True)
     keys = ["id", "name", "language", "gender"]
     if any(v.sample_rate for v in found):
         keys.append("sample_rate")
     if as_json:
         rows = [{k: getattr(v, k) for k in keys} for v in found]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    widths = {"id": 28, "name": 36, "language": 16, "gender": 8, "sample_rate": 6}
-    titles = {"sample_rate": "rate"}
-    click.echo(" ".join(f"{titles.get(k, k):<{widths[k]}}" for k in keys).rstrip())
-    for v in found:
-        cells = [f"{getattr(v, k) or '':<{widths[k]}}" for k in keys]
-        click.echo(" ".join(cells).rstrip())
+    elif found:
+        click.echo(voices_table(found, keys))
+
+
+def voices_table(found: list[VoiceInfo], keys: list[str]) -> str:
+    """One row per voice, each column as wide as its longest cell."""
+    titles = {"sample_rate": "sample rate"}
+    cells = [[str(getattr(v, k) or "") for k in keys] for v in found]
+    header = [titles.get(k, k) for k in keys]
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(keys))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *cells]
+    )
 
 
 _CACHE_DIR = click.option(

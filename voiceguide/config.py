@@ -18,7 +18,13 @@ from typing import Any
 import platformdirs
 
 from voiceguide.errors import VoiceguideError
-from voiceguide.routine.models import DEFAULT_ENGINE, DEFAULT_RATE, DEFAULT_VOLUME, VoiceSpec
+from voiceguide.routine.models import (
+    DEFAULT_ENGINE,
+    DEFAULT_RATE,
+    DEFAULT_VOLUME,
+    VoiceSpec,
+    piper_model_path,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,7 +38,8 @@ MIN_RATE, MAX_RATE = 40, 600  # as in the routine format and --rate
 EXAMPLE = """\
 # voiceguide configuration: every key is optional.
 engine = "piper"              # "pyttsx3" (default) or "piper"
-voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voices`)
+voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voices`);
+                              # a Piper model path is relative to this file
 rate = 150                    # words per minute, 40-600
 volume = 1.0                  # 0.0-1.0
 output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
@@ -124,6 +131,20 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not value.strip():
                 raise _error(path, text, key, f"{key} must be a non-empty string, got {value!r}")
             values[key] = value.strip()
+    if "engine" in values:
+        # The registry, not a copy of its names; importing it loads no engine library.
+        from voiceguide.speech.base import engine_names
+
+        known = engine_names()
+        if values["engine"] not in known:
+            close = difflib.get_close_matches(values["engine"], known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            raise _error(path, text, "engine", f"unknown engine {values['engine']!r} ({hint})")
+    if "voice" in values:
+        # A model path in this file means the file beside it, like output_dir.
+        model = piper_model_path(values["voice"], values.get("engine"), path.parent)
+        if model is not None:
+            values["voice"] = str(model)
     if "rate" in data:
         rate = data["rate"]
         # bool is an int in Python: `rate = true` must not mean 1 wpm.

@@ -16,7 +16,7 @@ import yaml
 from voiceguide.errors import Problem, RoutineError
 from voiceguide.routine import spec
 from voiceguide.routine.durations import parse_duration
-from voiceguide.routine.models import Routine, Step, Text, VoiceSpec
+from voiceguide.routine.models import Routine, Step, Text, VoiceSpec, is_file, piper_model_path
 from voiceguide.routine.spec import Field
 from voiceguide.routine.templates import BUILTIN_NAMES, template_issues
 
@@ -437,7 +437,21 @@ class _Checker:
         values = self.mapping(node, spec.VOICE_FIELDS, "voice")
         if values is None:
             return _INVALID
-        return VoiceSpec(**{k: v for k, (v, _) in values.items()})
+        fields = {k: v for k, (v, _) in values.items()}
+        model = None
+        if "id" in fields:
+            # Like a chime, a model path means the file beside the routine, not in the cwd.
+            model = piper_model_path(fields["id"], fields.get("engine"), self.base_dir)
+        if model is not None:
+            if not is_file(model):
+                relative = not Path(fields["id"]).expanduser().is_absolute()
+                where = " (a relative path is taken from the routine's folder)" if relative else ""
+                self.problem(
+                    values["id"][1], f"piper voice model '{_short(fields['id'])}' not found{where}"
+                )
+                return _INVALID
+            fields["id"] = str(model)
+        return VoiceSpec(**fields)
 
     def kind_steps(self, node: yaml.Node, f: Field) -> Any:
         if not isinstance(node, yaml.SequenceNode):

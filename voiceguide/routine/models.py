@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 DEFAULT_ENGINE = "pyttsx3"
 DEFAULT_RATE = 150
 DEFAULT_VOLUME = 1.0
+PIPER_MODEL_SUFFIX = ".onnx"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,33 @@ class VoiceSpec:
         if self.engine is not None and self.engine != base.engine and self.id is None:
             changes["id"] = None
         return replace(base, **changes)
+
+
+def piper_model_path(voice_id: str, engine: str | None, folder: Path) -> Path | None:
+    """The model file `voice_id` names, a relative path taken from `folder`; None: not a path.
+
+    A routine's or config file's paths mean the files beside it, wherever the command runs.
+    An id is a model path when it ends in `.onnx`, or holds a slash under `engine: piper`;
+    other engines' ids are never paths (eSpeak's `gmw/en` has a slash too). A bare
+    `NAME.onnx` with no such file in `folder` names a voice, as it does on the command line.
+    """
+    if engine is not None and engine != "piper":
+        return None
+    separator = "/" in voice_id or os.sep in voice_id
+    if not (voice_id.endswith(PIPER_MODEL_SUFFIX) or (engine == "piper" and separator)):
+        return None
+    model = folder / Path(voice_id).expanduser()  # an absolute path stays as it is
+    if not separator and not is_file(model):
+        return None
+    return model
+
+
+def is_file(path: Path) -> bool:
+    """Whether `path` is a regular file; False for names the OS rejects (e.g. too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def resolve_voice(*layers: VoiceSpec) -> Voice:

@@ -54,7 +54,12 @@ VOICE_FIELDS: tuple[Field, ...] = (
         default="pyttsx3",
         choices=("pyttsx3", "piper"),
     ),
-    Field("id", "string", "Voice id of the engine (see `voiceguide voices`)."),
+    Field(
+        "id",
+        "string",
+        "Voice id of the engine (see `voiceguide voices`); a relative Piper model path is "
+        "taken from the routine's folder.",
+    ),
     Field(
         "rate", "integer", "Speech rate in words per minute.", default=150, minimum=40, maximum=600
     ),

@@ -20,6 +20,7 @@ class VoiceInfo:
     language: str
     gender: str = ""
     sample_rate: int | None = None
+    problem: str = ""  # why a voice found on disk cannot be used (e.g. a malformed config)
 
 
 class Engine(Protocol):

@@ -168,20 +168,14 @@ class PiperEngine:
         self._voice_file(voice).sample_rate()
 
     def voices(self) -> list[VoiceInfo]:
+        """Every voice found; one whose config cannot be read comes with its `problem`."""
         infos = []
         for found in self._known_voices():
-            data = found.read_config()
-            quality = data.get("audio", {}).get("quality", "")
-            dataset = data.get("dataset", found.name)
-            label = f"{dataset} ({quality})" if quality else str(dataset)
-            infos.append(
-                VoiceInfo(
-                    id=found.name,
-                    name=f"{label} [{found.source}]",
-                    language=found.language(),
-                    sample_rate=found.sample_rate(),
-                )
-            )
+            try:
+                infos.append(_voice_info(found))
+            except SynthesisError as error:
+                # One broken download must not hide the voices that work.
+                infos.append(VoiceInfo(id=found.name, name="", language="", problem=str(error)))
         return infos
 
     def synthesize(self, text: str, voice: Voice) -> Clip:
@@ -218,6 +212,21 @@ class PiperEngine:
 
     def close(self) -> None:
         """Nothing to release: models stay loaded for the process (see clear_models)."""
+
+
+def _voice_info(found: VoiceFile) -> VoiceInfo:
+    """A voice's listing from its config; a SynthesisError naming the file if unreadable."""
+    data = found.read_config()
+    audio = data.get("audio")
+    quality = audio.get("quality", "") if isinstance(audio, dict) else ""
+    dataset = data.get("dataset", found.name)
+    label = f"{dataset} ({quality})" if quality else str(dataset)
+    return VoiceInfo(
+        id=found.name,
+        name=f"{label} [{found.source}]",
+        language=found.language(),
+        sample_rate=found.sample_rate(),
+    )
 
 
 def register() -> None:

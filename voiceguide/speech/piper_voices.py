@@ -20,9 +20,10 @@ from typing import Any
 import platformdirs
 
 from voiceguide.errors import SynthesisError
+from voiceguide.routine.models import PIPER_MODEL_SUFFIX
 
 VOICES_ENV = "VOICEGUIDE_VOICES"
-MODEL_SUFFIX = ".onnx"
+MODEL_SUFFIX = PIPER_MODEL_SUFFIX
 CONFIG_SUFFIX = ".onnx.json"
 
 HOW_TO_GET_A_VOICE = (
@@ -87,6 +88,11 @@ class VoiceFile:
         except OSError:
             size = -1
         return f"{self.model.name}:{size}"
+
+
+def no_voice_found() -> str:
+    """What to tell a user who has no Piper voice: where to get one and where to put it."""
+    return "no piper voice found; " + HOW_TO_GET_A_VOICE.format(folder=user_voices_dir())
 
 
 def user_voices_dir() -> Path:
@@ -178,9 +184,7 @@ def resolve_voice_file(voice_id: str | None, voices: list[VoiceFile] | None = No
     if voices is None:
         voices = find_voices()
     if not voices:
-        raise SynthesisError(
-            "no piper voice found; " + HOW_TO_GET_A_VOICE.format(folder=user_voices_dir())
-        )
+        raise SynthesisError(no_voice_found())
     if voice_id is None:
         return voices[0]
     by_name = {v.name: v for v in voices}

@@ -170,6 +170,15 @@ def _identity(cue: Cue) -> tuple[str, Voice]:
     return (cue.text, cue.voice or Voice())
 
 
+def no_voices_hint(engine_name: str) -> str:
+    """What to tell a user whose engine found no voice."""
+    if engine_name == "piper":
+        from voiceguide.speech.piper_voices import no_voice_found
+
+        return no_voice_found()
+    return f"no {engine_name} voice found"
+
+
 def list_voices(engine_name: str = DEFAULT_ENGINE) -> list[VoiceInfo]:
     """Every voice of the named engine, sorted by id."""
     engine = create_engine(engine_name)
