@@ -145,7 +145,9 @@ def test_template_problems_are_reported_with_structural_ones(tmp_path: Path):
 
 def test_broken_vars_do_not_make_every_placeholder_unknown(tmp_path: Path):
     routine = tmp_path / "vars.yaml"
-    routine.write_text("title: T\nvars: [a]\nintro: '{who}'\nsteps:\n  - name: A\n    say: '{who}'\n")
+    routine.write_text(
+        "title: T\nvars: [a]\nintro: '{who}'\nsteps:\n  - name: A\n    say: '{who}'\n"
+    )
     code, stderr, _ = check(routine)
     assert code == 1
     assert stderr.splitlines() == [
