@@ -50,3 +50,65 @@ def test_format():
     assert format_duration(90.25) == "1:30.2"
     assert format_duration(720) == "12:00.0"
     assert format_duration(3723) == "1:02:03"
+
+
+WRITTEN = [
+    "30",
+    "2.5",
+    ".5",
+    "500ms",
+    "30s",
+    "30S",
+    " 30s ",
+    "\t10s\n",
+    "2m",
+    "2M",
+    "1m30s",
+    "1h",
+    "1H2m3s4ms",
+    "2m500ms",
+    "1:30",
+    "1:02:03",
+    "100:00",
+    "1m30",
+    "1:75",
+    "1:60:00",
+    "1 m",
+    "1m 30s",
+    "5x",
+    "ten",
+    "m",
+    "ms",
+    ".",
+    "",
+    "  ",
+    "5.",
+    "1e3",
+    "2.5E-1",
+    "1e3s",
+    "-3",
+    "-3s",
+    "+5",
+    "1_000",
+    "inf",
+    "nan",
+    "30s30s",
+    "1s1m",
+    "٣s",
+]
+
+
+@pytest.mark.parametrize("text", WRITTEN)
+def test_schema_and_validator_accept_the_same_duration_strings(text):
+    import jsonschema
+
+    from voiceguide.routine.schema import routine_schema
+
+    hold = routine_schema()["$defs"]["step"]["properties"]["hold"]
+    schema = {"anyOf": hold["anyOf"]}
+    try:
+        parse_duration(text)
+        valid = True
+    except ValueError:
+        valid = False
+    assert jsonschema.Draft202012Validator(schema).is_valid(text) == valid

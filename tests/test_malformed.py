@@ -119,3 +119,57 @@ def test_unreadable_file(tmp_path: Path):
     code, stderr, _ = check(path)
     assert code == 1
     assert "cannot read file" in stderr
+
+
+def test_template_problems_are_reported_with_structural_ones(tmp_path: Path):
+    routine = tmp_path / "mixed.yaml"
+    routine.write_text(
+        "title: T\ntitel: y\nintro: '{nope}'\noutro: '{next}'\nsteps:\n"
+        "  - name: A\n    hold: x\n    say: '{sid}'\n"
+        "  - just text\n"
+        "  - name: B\n    sides: 3\n    each: '{side} {rep} {reps}'\n"
+    )
+    code, stderr, _ = check(routine)
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"{routine}:2:1: error: unknown key 'titel' in the routine; did you mean 'title'?",
+        f"{routine}:3:8: error: unknown placeholder {{nope}}; define it under vars",
+        f"{routine}:4:8: error: {{next}} is only available in step texts",
+        f"{routine}:7:11: error: 'hold': invalid duration 'x'; expected a number of seconds, "
+        "or a string like 500ms, 30s, 2m, 1m30s, 1h or 1:30",
+        f"{routine}:8:10: error: unknown placeholder {{sid}}; define it under vars",
+        f"{routine}:9:5: error: step must be a mapping of keys to values, not text 'just text'",
+        f"{routine}:11:12: error: 'sides' must be a non-empty list such as [left, right]",
+    ]
+
+
+def test_broken_vars_do_not_make_every_placeholder_unknown(tmp_path: Path):
+    routine = tmp_path / "vars.yaml"
+    routine.write_text(
+        "title: T\nvars: [a]\nintro: '{who}'\nsteps:\n  - name: A\n    say: '{who}'\n"
+    )
+    code, stderr, _ = check(routine)
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"{routine}:2:7: error: 'vars' must be a mapping of names to values, not a list"
+    ]
+
+
+def test_an_aliased_bad_value_is_one_problem(tmp_path: Path):
+    routine = tmp_path / "alias.yaml"
+    routine.write_text("title: T\nsteps:\n  - name: A\n    say: [&n [a, b], *n, *n, *n]\n")
+    code, stderr, _ = check(routine)
+    assert code == 1
+    assert stderr.splitlines() == [f"{routine}:4:11: error: 'say' must be text, not a list"]
+
+
+def test_tab_and_line_break_are_the_only_control_characters_in_texts(tmp_path: Path):
+    routine = tmp_path / "ok.yaml"
+    routine.write_text('title: T\nsteps:\n  - name: A\n    say: "one\\ttwo\\nthree"\n')
+    assert check(routine)[0] == 0
+    routine.write_text('title: T\nsteps:\n  - name: A\n    each: "a\\rb"\n')
+    code, stderr, _ = check(routine)
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"{routine}:4:11: error: 'each' contains control character U+000D"
+    ]

@@ -296,3 +296,95 @@ def test_limits_stop_huge_plans_fast():
         plan(text)
     with pytest.raises(PlanError, match="limit is 24 hours"):
         plan("title: T\nsteps:\n" + "".join(f"  - name: S{i}\n    hold: 20h\n" for i in range(2)))
+
+
+DURATION_STEP = "title: T\nsteps:\n  - name: a\n    duration: 5s\n    say: this is a sentence\n"
+
+
+def test_cues_are_collected_without_checking_durations_against_estimates():
+    from voiceguide.routine.loader import parse_routine
+    from voiceguide.timeline import speech_cues
+
+    routine = parse_routine(DURATION_STEP, "r.yaml")
+    # The estimate (1.6 s) is longer than 5 s at pace 4, the real clip may not be.
+    cues = speech_cues(routine, PlanOptions(pace=4))
+    assert [c.text for c in cues] == ["this is a sentence"]
+    t = plan(DURATION_STEP, PlanOptions(pace=4), default=1.08)
+    assert t.total == 1.25
+    with pytest.raises(PlanError) as error:
+        plan(DURATION_STEP, PlanOptions(pace=4), default=1.6)
+    assert str(error.value) == (
+        "t.yaml:3:5: error: step 'a' speaks for 1.60s, longer than its duration of 1.25s at pace 4"
+    )
+
+
+def test_cues_of_a_countdown_are_collected_even_where_estimates_overrun():
+    from voiceguide.timeline import speech_cues
+
+    text = "title: T\nsteps:\n  - name: a\n    duration: 4s\n    countdown: 3\n    say: a b c\n"
+    routine = parse_routine(text, "r.yaml")
+    cues = speech_cues(routine, PlanOptions(pace=2))
+    assert [c.text for c in cues] == ["a b c", "3", "2", "1"]
+
+
+def test_a_silent_routine_is_a_located_error():
+    with pytest.raises(PlanError) as error:
+        plan("title: T\nsteps:\n  - name: A\n    hold: 0\n")
+    assert str(error.value) == (
+        "t.yaml:3:5: error: the routine is silent and lasts no time; give a step 'say' or 'hold'"
+    )
+
+
+def test_the_events_limit_counts_silences_before_any_layout():
+    import time
+
+    text = (
+        "title: T\nsteps:\n  - name: A\n    say: go\n"
+        "  - name: B\n    sides: [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9]\n"
+        "    repeat: 10000\n    every: 0.1s\n    count: true\n"
+    )
+    started = time.monotonic()
+    with pytest.raises(PlanError) as error:
+        plan(text, table={str(n): 0.05 for n in range(10001)})
+    assert time.monotonic() - started < 0.3
+    assert str(error.value) == (
+        "t.yaml:5:5: error: the routine would have more than 100000 events by the end of "
+        "step 'B'; reduce repeat or --reps"
+    )
+
+
+def test_a_routine_of_exactly_the_events_limit_is_planned():
+    sides = ", ".join(f"s{i}" for i in range(10))
+    text = (
+        f"title: T\ngap: 0\nsteps:\n  - name: A\n    sides: [{sides}]\n    repeat: 10000\n"
+        "    every: 0.5\n"
+    )
+    assert len(plan(text).events) == 100_000
+    with pytest.raises(PlanError, match="more than 100000 events by the end of step 'A'"):
+        plan(text.replace("gap: 0", "gap: 1"))
+
+
+def test_a_slot_its_text_fills_has_no_silence_and_is_not_counted():
+    # Texts as long as their slots: 100 000 speech events and no slot silences.
+    sides = ", ".join(f"s{i}" for i in range(10))
+    text = (
+        f"title: T\ngap: 0\nsteps:\n  - name: A\n    sides: [{sides}]\n    repeat: 10000\n"
+        "    every: 1\n    count: true\n"
+    )
+    assert len(plan(text, PlanOptions(pace=2), default=0.5).events) == 100_000
+
+
+def test_both_limits_are_reported_in_one_run():
+    from voiceguide.errors import RoutineError
+
+    text = "title: T\nsteps:\n" + "".join(
+        f"  - name: S{i}\n    repeat: 10000\n    every: 2\n    count: true\n" for i in range(6)
+    )
+    with pytest.raises(RoutineError) as error:
+        plan(text, PlanOptions(pace=0.01))
+    assert [str(p) for p in error.value.problems] == [
+        "t.yaml:3:5: error: the routine would last at least 3333:28:20 (step 'S0' alone "
+        "555:33:20); the limit is 24 hours",
+        "t.yaml:15:5: error: the routine would have more than 100000 events by the end of "
+        "step 'S3'; reduce repeat or --reps",
+    ]

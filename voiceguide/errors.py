@@ -49,6 +49,11 @@ class PlanError(VoiceguideError):
     """A valid routine cannot be planned with the given options (e.g. --fit too short)."""
 
 
+class LimitError(RoutineError, PlanError):
+    """A valid routine exceeds a size limit (events, total length) under the given options;
+    carries every limit it exceeds, each located at the step responsible."""
+
+
 class SynthesisError(VoiceguideError):
     """Speech could not be synthesized (engine missing, unknown voice, repeated failure)."""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from voiceguide.errors import PlanError
+from voiceguide.errors import LimitError, PlanError, Problem
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
 from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS
@@ -20,6 +20,7 @@ from voiceguide.routine.templates import fill
 
 EventKind = Literal["speech", "silence", "tone"]
 PartKind = Literal["intro", "step", "outro"]
+Overrun = Literal["raise", "stop", "continue"]
 
 
 @dataclass(frozen=True)
@@ -131,31 +132,144 @@ def effective_reps(step: Step, reps: int | Literal["min", "max"] | None) -> int:
     return reps
 
 
-def check_size(routine: Routine, options: PlanOptions) -> None:
-    """Refuse, before any work, a routine whose sounds alone exceed the event limit."""
-    chime = 0 if routine.chime == "none" else 1
-    total, worst, worst_step = 0, 0, routine.steps[0]
-    for step in routine.steps:
-        sounds = len(step.say) + effective_reps(step, options.reps) + step.countdown + chime
-        count = sounds * max(1, len(step.sides))
-        total += count
-        if count > worst:
-            worst, worst_step = count, step
-    if total > MAX_EVENTS:
-        raise PlanError(
-            f"{routine.path}:{worst_step.line}:{worst_step.column}: error: the routine would "
-            f"have more than {MAX_EVENTS} events (step '{worst_step.name}' alone has "
-            f"{worst}); reduce repeat or --reps"
+def check_size(routine: Routine, options: PlanOptions, length: LengthFn) -> None:
+    """Refuse, before any layout, a routine over the events or the 24-hour limit.
+
+    Both counts are lower bounds, so a routine within the limits is never refused here:
+    they count only events certain to exist (every sound; a silence only where its length
+    is known to be positive) and only written silences. The layout's own exact checks
+    catch the rest, which is at most the silences a slot's text might fill.
+    """
+    problems = []
+    events = _count_events(routine, options, length)
+    if events is not None:
+        step = events
+        problems.append(
+            Problem(
+                routine.path,
+                step.line,
+                step.column,
+                f"the routine would have more than {MAX_EVENTS} events by the end of step "
+                f"'{step.name}'; reduce repeat or --reps",
+            )
         )
+    if options.fit is None:
+        pace = options.pace * routine.pace
+        seconds = {step: _written_seconds(routine, step, options) / pace for step in routine.steps}
+        total = sum(seconds.values()) + (_parts(routine, options) - 1) * routine.gap / pace
+        if total > MAX_TOTAL_SECONDS + 1e-9:
+            longest = max(seconds, key=lambda s: seconds[s])
+            problems.append(
+                Problem(
+                    routine.path,
+                    longest.line,
+                    longest.column,
+                    f"the routine would last at least {format_duration(total)} (step "
+                    f"'{longest.name}' alone {format_duration(seconds[longest])}); "
+                    "the limit is 24 hours",
+                )
+            )
+    if problems:
+        raise LimitError(sorted(problems, key=lambda p: (p.line, p.column)))
+
+
+def _parts(routine: Routine, options: PlanOptions) -> int:
+    passes = sum(max(1, len(step.sides)) for step in routine.steps)
+    return passes + bool(routine.intro) + bool(routine.outro)
+
+
+def _written_seconds(routine: Routine, step: Step, options: PlanOptions) -> float:
+    """Written silence of a step's passes (breaths, slots, hold or duration), before pace."""
+    reps = effective_reps(step, options.reps)
+    per_pass = max(0, len(step.say) - 1) * routine.breath + reps * step.every
+    if reps and step.say:
+        per_pass += routine.breath
+    per_pass = step.duration if step.duration is not None else per_pass + step.hold
+    return per_pass * max(1, len(step.sides))
+
+
+def _count_events(routine: Routine, options: PlanOptions, length: LengthFn) -> Step | None:
+    """The step by whose end the routine certainly has more than MAX_EVENTS events, or None.
+
+    Sounds and written silences are counted in constant time per step; a repetition's
+    silence, which its text may fill, is counted from that text's length, one repetition at
+    a time, only while the total is still under the limit (so at most MAX_EVENTS lengths).
+    """
+    pace = None if options.fit is not None else options.pace * routine.pace
+
+    def certain(written: float) -> int:
+        # Under --fit the pace is not known yet: only the pace limits bound it.
+        return int(written > 0 and written / (pace or 1e4) > 1e-9)
+
+    breath = certain(routine.breath)
+    total = (_parts(routine, options) - 1) * certain(routine.gap)
+    total += len(routine.intro) + len(routine.outro)
+    total += max(0, len(routine.intro) - 1) * breath + max(0, len(routine.outro) - 1) * breath
+    chime = 0 if routine.chime == "none" else 1
+    lengths: dict[Cue, float] = {}
+
+    def seconds(cue: Cue) -> float:
+        if cue not in lengths:
+            lengths[cue] = float(length(cue))
+        return lengths[cue]
+
+    uncertain: list[tuple[Step, Voice, str]] = []
+    for number, step in enumerate(routine.steps, start=1):
+        voice = resolve_voice(options.defaults, routine.voice, step.voice, options.overrides)
+        reps = effective_reps(step, options.reps)
+        n = step.countdown
+        per_pass = chime + len(step.say) + max(0, len(step.say) - 1) * breath + n
+        if reps:
+            # A slot is its text, or only its silence when it has none.
+            per_pass += breath if step.say else 0
+            per_pass += reps if step.each is not None else reps * certain(step.every)
+        if n and all(seconds(Cue("speech", str(k), voice)) < 1 - 1e-9 for k in range(1, n + 1)):
+            per_pass += n  # ticks one second apart, each shorter than a second
+        elif not n and step.duration is None:
+            per_pass += certain(step.hold)
+        total += per_pass * max(1, len(step.sides))
+        following = routine.steps[number].name if number < len(routine.steps) else ""
+        if total > MAX_EVENTS:
+            return step
+        if reps and step.each is not None and pace is not None:
+            uncertain.append((step, voice, following))
+    for step, voice, following in uncertain:
+        slot = step.every / pace if pace else 0.0
+        reps = effective_reps(step, options.reps)
+        for side in step.sides or (None,):
+            values = _values(routine, step, side, following, reps)
+            for rep in range(1, reps + 1):
+                text = fill(step.each.template, {**values, "rep": rep}) if step.each else ""
+                if seconds(Cue("speech", text, voice)) < slot - 1e-9:
+                    total += 1
+                    if total > MAX_EVENTS:
+                        return step
+    return None
+
+
+def _values(
+    routine: Routine, step: Step, side: str | None, following: str, reps: int
+) -> dict[str, object]:
+    """Template values of one pass of a step (without `rep`)."""
+    values: dict[str, object] = {
+        **routine.vars,
+        "step": step.name,
+        "next": following,
+        "reps": max(reps, 1),
+    }
+    if side is not None:
+        values["side"] = side
+    return values
 
 
 def speech_cues(routine: Routine, options: PlanOptions) -> list[Cue]:
     """Every distinct cue the routine will sound, in order of first use (for synthesis)."""
-    check_size(routine, options)
+    check_size(routine, options, estimate_length)
     seen: dict[Cue, None] = {}
     pace = options.pace * routine.pace
     layout = _Layout(routine, options, pace, _collect_length(seen), emit=False)
-    layout.run()
+    # Lengths here are estimates: a step's `duration` is checked once real ones are known.
+    layout.run(overrun="continue")
     return list(seen)
 
 
@@ -173,7 +287,7 @@ def build_timeline(
     routine: Routine, options: PlanOptions, length: LengthFn, *, estimated: bool = False
 ) -> Timeline:
     """The timeline of a routine: every event with exact start and end times."""
-    check_size(routine, options)
+    check_size(routine, options, length)
     pace = options.pace * routine.pace
     if options.fit is not None:
         pace = _fit_pace(routine, options, length, options.fit)
@@ -181,8 +295,10 @@ def build_timeline(
     layout.run()
     total = layout.t
     if not layout.events:
+        first = routine.steps[0]
         raise PlanError(
-            f"{routine.path}: the routine is silent and lasts no time; give a step 'say' or 'hold'"
+            f"{routine.path}:{first.line}:{first.column}: error: the routine is silent and "
+            "lasts no time; give a step 'say' or 'hold'"
         )
     if options.fit is not None and abs(total - options.fit) < 1e-6:
         # Float rounding of the solved pace: the last event ends on the target exactly.
@@ -216,7 +332,7 @@ def _fit_pace(routine: Routine, options: PlanOptions, length: LengthFn, target: 
     converges in a few rounds, bisection covers the rest.
     """
     limit = _Layout(routine, options, math.inf, length, emit=False)
-    limit.run(check_durations=False)
+    limit.run(overrun="stop")
     if target <= limit.fixed + 1e-9:
         raise PlanError(
             f"cannot fit into {format_duration(target)}: speech alone lasts "
@@ -225,7 +341,7 @@ def _fit_pace(routine: Routine, options: PlanOptions, length: LengthFn, target: 
 
     def measure(pace: float) -> _Layout:
         layout = _Layout(routine, options, pace, length, emit=False)
-        layout.run(check_durations=False)
+        layout.run(overrun="stop")
         return layout
 
     pace = options.pace * routine.pace
@@ -270,12 +386,14 @@ class _Layout:
         self.parts: list[Part] = []
         self.warnings: list[str] = []
         self.part_index = 0
-        self.check_durations = True
+        self.overrun: Overrun = "raise"
         self.step_seconds: dict[Step, float] = {}
         self.current_step: Step | None = None
 
-    def run(self, check_durations: bool = True) -> None:
-        self.check_durations = check_durations
+    def run(self, overrun: Overrun = "raise") -> None:
+        """Place every event. `overrun` says what a pass longer than its `duration` does:
+        raise, stop the pass there (measuring), or continue (collecting cues)."""
+        self.overrun = overrun
         routine = self.routine
         base_voice = resolve_voice(self.options.defaults, routine.voice, self.options.overrides)
         first = routine.steps[0].name
@@ -338,14 +456,7 @@ class _Layout:
 
     def _pass(self, step: Step, side: str | None, voice: Voice, following: str) -> None:
         reps = effective_reps(step, self.options.reps)
-        values: dict[str, object] = {
-            **self.routine.vars,
-            "step": step.name,
-            "next": following,
-            "reps": max(reps, 1),
-        }
-        if side is not None:
-            values["side"] = side
+        values = _values(self.routine, step, side, following, reps)
         if self.routine.chime != "none":
             chime = self.routine.chime
             name = chime if chime in ("bell", "beep") else os.path.basename(chime)
@@ -386,9 +497,10 @@ class _Layout:
         if step.duration is not None:
             content = self.t - self.part_start
             room = step.duration / self.pace
-            if content > room + 1e-9 or (n and room - content < n - 1e-9):
-                if not self.check_durations:
-                    return  # only measuring how short the routine can get
+            overran = content > room + 1e-9 or (n and room - content < n - 1e-9)
+            if overran and self.overrun == "stop":
+                return  # only measuring how short the routine can get
+            if overran and self.overrun == "raise":
                 what = f"speaks for {content:.2f}s" + (f" plus a {n}s countdown" if n else "")
                 raise PlanError(
                     f"{self.routine.path}:{step.line}:{step.column}: error: step '{step.name}' "
@@ -397,7 +509,7 @@ class _Layout:
                 )
             # The whole pass lasts duration/pace, whatever it contains.
             self.fixed, self.scaled = self.part_account[0], self.part_account[1] + step.duration
-            seconds = room - content
+            seconds = max(0.0, room - content)  # negative only when collecting cues
         else:
             seconds = step.hold / self.pace
             if n and seconds < n:
@@ -508,9 +620,11 @@ class _Layout:
     def _add(self, event: Event) -> None:
         self.count += 1
         if self.count > MAX_EVENTS:
+            step = self.current_step or self.routine.steps[-1]
             raise PlanError(
-                f"{self.routine.path}:1:1: error: the routine would have more than "
-                f"{MAX_EVENTS} events; reduce repeat or --reps"
+                f"{self.routine.path}:{step.line}:{step.column}: error: the routine would have "
+                f"more than {MAX_EVENTS} events by the end of step '{step.name}'; reduce "
+                "repeat or --reps"
             )
         self.t = event.end
         if self.emit:

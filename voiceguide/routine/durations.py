@@ -1,4 +1,8 @@
-"""Duration values: `30`, `2.5`, `"500ms"`, `"30s"`, `"2m"`, `"1m30s"`, `"1h"`, `"1:30"`."""
+"""Duration values: `30`, `2.5`, `"500ms"`, `"30s"`, `"2m"`, `"1m30s"`, `"1h"`, `"1:30"`.
+
+The grammar of a written duration is one regular expression, `duration_pattern()`: the
+validator matches with it and the JSON Schema ships it, so the two accept the same strings.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,44 @@ import math
 import re
 
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_NUMBER = r"\d+(?:\.\d+)?|\.\d+"
-_COMPOUND = re.compile(
-    rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m(?!s))?(?:(?P<s>{_NUMBER})s)?(?:(?P<ms>{_NUMBER})ms)?"
-)
-_CLOCK = re.compile(r"(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d{2}(?:\.\d+)?)")
+# ASCII only, and no inline flags: the pattern must mean the same in Python and in the
+# ECMA-262 regexes that JSON Schema editors run (where \d and \s are narrower).
+_DIGITS = "[0-9]+"
+_NUMBER = rf"(?:{_DIGITS}(?:\.{_DIGITS})?|\.{_DIGITS})"
+_SPACE = "[ \\t\\r\\n]*"
+
+
+def _caseless(text: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in text)
+
+
+def _group(name: str, body: str, named: bool) -> str:
+    return f"(?P<{name}>{body})" if named else f"(?:{body})"
+
+
+def duration_pattern(named: bool = False) -> str:
+    """The whole-string pattern of a written duration (named groups for the parser)."""
+    parts = []
+    for unit in _UNIT_SECONDS:
+        # `m` must not swallow the `m` of `ms`.
+        guard = f"(?!{_caseless('s')})" if unit == "m" else ""
+        parts.append(f"(?:{_group(unit, _NUMBER, named)}{_caseless(unit)}{guard})?")
+    # The lookahead demands at least one component: all four are optional.
+    compound = "(?=[0-9.])" + "".join(parts)
+    # Seconds under 60 always; minutes under 60 when hours are written.
+    clock_seconds = rf"[0-5][0-9](?:\.{_DIGITS})?"
+    clock = (
+        f"(?:{_group('ch', _DIGITS, named)}:{_group('cm', '[0-5]?[0-9]', named)}"
+        f"|{_group('cm_only', _DIGITS, named)})"
+        f":{_group('cs', clock_seconds, named)}"
+    )
+    # YAML reads `1e3` as text, not as a number: accept it as seconds all the same.
+    seconds = _group("plain", f"{_NUMBER}(?:[eE][+-]?{_DIGITS})?", named)
+    return f"^{_SPACE}(?:{seconds}|{clock}|{compound}){_SPACE}$"
+
+
+_DURATION = re.compile(duration_pattern(named=True))
+_CLOCK_LIKE = re.compile(r"[0-9]+(?::[0-9]+){1,2}(?:\.[0-9]+)?")
 
 DURATION_HELP = "a number of seconds, or a string like 500ms, 30s, 2m, 1m30s, 1h or 1:30"
 
@@ -22,7 +59,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):
-        seconds = _parse_text(value.strip().lower())
+        seconds = _parse_text(value)
     else:
         raise ValueError(f"expected a duration ({DURATION_HELP})")
     if math.isnan(seconds) or math.isinf(seconds):
@@ -33,23 +70,22 @@ def parse_duration(value: object) -> float:
 
 
 def _parse_text(text: str) -> float:
-    if not text:
+    shown = text.strip()
+    if not shown:
         raise ValueError(f"empty duration; expected {DURATION_HELP}")
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    clock = _CLOCK.fullmatch(text)
-    if clock:
-        h = float(clock["h"] or 0)
-        m, s = float(clock["m"]), float(clock["s"])
-        if s >= 60 or (clock["h"] is not None and m >= 60):
-            raise ValueError(f"invalid clock duration {text!r}")
-        return h * 3600 + m * 60 + s
-    compound = _COMPOUND.fullmatch(text)
-    if compound and any(compound.groupdict().values()):
-        return sum(float(v) * _UNIT_SECONDS[k] for k, v in compound.groupdict().items() if v)
-    raise ValueError(f"invalid duration {text!r}; expected {DURATION_HELP}")
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        if _CLOCK_LIKE.fullmatch(shown):
+            raise ValueError(f"invalid clock duration {shown!r}")
+        raise ValueError(f"invalid duration {shown!r}; expected {DURATION_HELP}")
+    found = match.groupdict()
+    if found["plain"] is not None:
+        return float(found["plain"])
+    if found["cs"] is not None:
+        hours = float(found["ch"] or 0)
+        minutes = float(found["cm"] if found["cm"] is not None else found["cm_only"])
+        return hours * 3600 + minutes * 60 + float(found["cs"])
+    return sum(float(found[unit]) * factor for unit, factor in _UNIT_SECONDS.items() if found[unit])
 
 
 def format_duration(seconds: float) -> str:

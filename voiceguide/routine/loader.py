@@ -25,6 +25,8 @@ _SCALAR_TAGS = {_STD + t for t in ("null", "bool", "int", "float", "str", "times
 _RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _INVALID = object()
+# Control characters other than tab and line break: engines speak nothing for them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Routine:
@@ -61,7 +63,9 @@ def parse_routine(
     checker = _Checker(path, base_dir or Path.cwd())
     routine = checker.routine(root, name)
     if checker.problems or routine is None:
-        raise RoutineError(sorted(checker.problems, key=lambda p: (p.line, p.column)))
+        # An alias repeats its node: one bad value used five times is one problem.
+        problems = dict.fromkeys(checker.problems)
+        raise RoutineError(sorted(problems, key=lambda p: (p.line, p.column)))
     return routine
 
 
@@ -283,6 +287,12 @@ class _Checker:
         if not text.strip():
             self.problem(node, f"'{f.name}' cannot be empty")
             return _INVALID
+        control = _CONTROL.search(text)
+        if control:
+            self.problem(
+                node, f"'{f.name}' contains control character U+{ord(control.group()):04X}"
+            )
+            return _INVALID
         mark = node.start_mark
         return _Located(Text(text, mark.line + 1, mark.column + 1), node)
 
@@ -460,8 +470,10 @@ class _Checker:
         if not node.value:
             self.problem(node, "'steps' needs at least one step")
             return _INVALID
+        # Steps that are mappings are kept even when others are broken, so that their
+        # texts are checked in the same run; a routine is built only without problems.
         steps = [self.step(item) for item in node.value]
-        return _INVALID if None in steps else steps
+        return [s for s in steps if s is not None]
 
     def _bounded(self, node: yaml.Node, f: Field, value: float, unit: str) -> Any:
         if f.above is not None and value <= f.above:
@@ -481,17 +493,35 @@ class _Checker:
 
     def routine(self, root: yaml.Node, name: str) -> Routine | None:
         values = self.mapping(root, spec.ROUTINE_FIELDS, "the routine")
-        if values is None or self.problems:
-            # Cross-checks on a broken document would only repeat its problems.
-            if values is not None and "steps" in values:
-                self._check_steps(values["steps"][0], values)
+        if values is None:
             return None
-        return self._build(values, name)
+        # Templates are checked even when other keys have problems: all in one run.
+        steps = self._check_steps(values.get("steps", ([], None))[0], values, root)
+        self._check_intro_outro(values, root)
+        if self.problems:
+            return None
+        return self._build(values, steps, name)
+
+    def _names(self, values: dict[str, tuple[Any, yaml.Node]], node: yaml.Node) -> _Names:
+        """Placeholder names usable everywhere: the routine's vars, or any name at all
+        when `vars` is written but broken (its problem is reported already)."""
+        if "vars" not in values and "vars" in _written(node):
+            return _AnyName()
+        return _Names(dict.fromkeys(values.get("vars", ({}, None))[0], ""))
+
+    def _check_intro_outro(self, values: dict[str, tuple[Any, yaml.Node]], root: yaml.Node) -> None:
+        var_names = self._names(values, root)
+        not_here = "is only available in step texts"
+        outside = {"side": not_here, "rep": not_here, "reps": not_here, "step": not_here}
+        for located in values.get("intro", ((), None))[0]:
+            self._check_template(located, var_names.with_(**outside, next=""))
+        for located in values.get("outro", ((), None))[0]:
+            self._check_template(located, var_names.with_(**outside, next=not_here))
 
     def _check_steps(
-        self, raw_steps: list[Any], top: dict[str, tuple[Any, yaml.Node]]
-    ) -> list[Step] | None:
-        var_names = set(top.get("vars", ({}, None))[0])
+        self, raw_steps: list[Any], top: dict[str, tuple[Any, yaml.Node]], root: yaml.Node
+    ) -> list[Step]:
+        var_names = self._names(top, root)
         steps: list[Step] = []
         names: dict[str, yaml.Node] = {}
         for values, node in raw_steps:
@@ -520,7 +550,8 @@ class _Checker:
                 )
             countdown = get.get("countdown", 0)
             hold = get.get("hold", 0.0)
-            if countdown:
+            broken = {"hold", "duration"} & _written(node) - set(get)
+            if countdown and not broken:
                 room = get.get("duration", hold)
                 if room < countdown:
                     what = "duration" if "duration" in get else "hold"
@@ -530,15 +561,19 @@ class _Checker:
                         f"(it is {room:g}s)",
                     )
             sides = get.get("sides", ())
-            repeats = "repeat" in get or each is not None
-            context = {n: "" for n in var_names}
-            context.update(step="", next="", reps="")
-            context["side"] = "" if sides else "needs 'sides' in this step"
-            context["rep"] = "is only available in 'each'"
+            # A written but broken `sides` is reported already: {side} is not also wrong.
+            has_sides = bool(sides) or "sides" in _written(node)
+            context = var_names.with_(
+                step="",
+                next="",
+                reps="",
+                side="" if has_sides else "needs 'sides' in this step",
+                rep="is only available in 'each'",
+            )
             for located in get.get("say", ()):
                 self._check_template(located, context)
             if each is not None:
-                self._check_template(each, {**context, "rep": ""} if repeats else context)
+                self._check_template(each, context.with_(rep=""))
             steps.append(
                 Step(
                     name=step_name,
@@ -561,18 +596,10 @@ class _Checker:
         for issue in template_issues(located.text.template, context):
             self.problem(located.node, issue.message, issue.offset)
 
-    def _build(self, values: dict[str, tuple[Any, yaml.Node]], name: str) -> Routine | None:
+    def _build(
+        self, values: dict[str, tuple[Any, yaml.Node]], steps: list[Step], name: str
+    ) -> Routine:
         get = {k: v for k, (v, _) in values.items()}
-        steps = self._check_steps(get["steps"], values)
-        var_names = {n: "" for n in get.get("vars", {})}
-        not_here = "is only available in step texts"
-        outside = {"side": not_here, "rep": not_here, "reps": not_here, "step": not_here}
-        for located in get.get("intro", ()):
-            self._check_template(located, {**var_names, **outside, "next": ""})
-        for located in get.get("outro", ()):
-            self._check_template(located, {**var_names, **outside, "next": not_here})
-        if self.problems or steps is None:
-            return None
         return Routine(
             title=get["title"],
             steps=tuple(steps),
@@ -606,6 +633,32 @@ def _looks_like_wav(path: Path) -> bool:
         and head[8:12] == b"WAVE"
         and head[12:16] in (b"fmt ", b"JUNK", b"bext", b"LIST")
     )
+
+
+class _Names(dict[str, str]):
+    """Placeholder names usable in a text: name -> "" or why it is not usable here."""
+
+    def with_(self, **more: str) -> _Names:
+        names = type(self)(self)
+        names.update(more)
+        return names
+
+
+class _AnyName(_Names):
+    """Every name is usable: the routine's vars could not be read."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> str:
+        return ""
+
+
+def _written(node: yaml.Node) -> set[str]:
+    """Keys written in a mapping node, valid or not."""
+    if not isinstance(node, yaml.MappingNode):
+        return set()
+    return {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from voiceguide import __version__
 from voiceguide.routine import spec
+from voiceguide.routine.durations import duration_pattern
 from voiceguide.routine.spec import Field
 
 SCHEMA_ID = "https://voiceguide.invalid/schema/routine-v1.json"
@@ -13,11 +14,7 @@ SCHEMA_ID = "https://voiceguide.invalid/schema/routine-v1.json"
 _DURATION: dict[str, Any] = {
     "anyOf": [
         {"type": "number", "minimum": 0},
-        {
-            "type": "string",
-            "pattern": r"^\s*((\d+(\.\d+)?|\.\d+)(h|m|s|ms)?)+\s*$"
-            r"|^\s*(\d+:)?\d+:\d{2}(\.\d+)?\s*$",
-        },
+        {"type": "string", "pattern": duration_pattern()},
     ]
 }
 _TEXT: dict[str, Any] = {"type": ["string", "number"]}
