@@ -11,20 +11,20 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from voiceguide import keys as k
 from voiceguide.clock import Clock, MonotonicClock
 from voiceguide.errors import Interrupted, PlanError, Terminated
 from voiceguide.keys import KeySource, TerminalKeys, terminal_keys_available
 from voiceguide.prefetch import ClipFor, ClipPrefetcher
-from voiceguide.session import SpeechSource, prepare_session
+from voiceguide.session import LiveTimeline, Pcm, SpeechSource, prepare_session
 from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
 from voiceguide.status import Progress, StatusSink, default_status
-from voiceguide.timeline import Event, PlanOptions, Timeline
+from voiceguide.timeline import Cue, Event, Part, PlanOptions, Timeline
 
 PACE_STEP = 0.1  # `+` and `-` change the pace by 10% of itself
 PACE_LIMITS = (0.25, 4.0)  # keys stop here; --pace and --fit may start a session outside
@@ -52,6 +52,93 @@ class PlayResult:
     pace: float  # pace at the end (after any `+`/`-`)
 
 
+class EventSource(Protocol):
+    """The events the player schedules, known in order: all at once for a planned timeline,
+    one by one for a `LiveTimeline` laid out while it plays."""
+
+    @property
+    def events(self) -> Sequence[Event]:
+        """The events known so far (a prefix of the timeline)."""
+        ...
+
+    @property
+    def parts(self) -> tuple[Part, ...]: ...
+
+    @property
+    def pace(self) -> float: ...
+
+    @property
+    def rep_totals(self) -> dict[int, int]:
+        """Highest repetition number of each part."""
+        ...
+
+    @property
+    def done(self) -> bool:
+        """Whether every event is known."""
+        ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait(self, count: int, timeout: float) -> None:
+        """Return once `count` events are known, all are, something failed, or `timeout`."""
+        ...
+
+    def check(self) -> None:
+        """Raise what stopped the events or clips from coming, if anything."""
+        ...
+
+    def pcm(self, cue: Cue) -> Pcm:
+        """A known event's clip as int16 PCM and its rate."""
+        ...
+
+    def estimated_end(self) -> float:
+        """Timeline time of the end (exact once `done`)."""
+        ...
+
+
+class _Planned:
+    """A timeline known in full; its clips are made ahead, in playing order, by a prefetcher."""
+
+    done = True
+
+    def __init__(self, timeline: Timeline, clip_for: ClipFor, start_at: float, synthesize: bool):
+        self.events = timeline.events
+        self.parts = timeline.parts
+        self.pace = timeline.pace
+        self.total = timeline.total
+        self.rep_totals: dict[int, int] = {}
+        for e in self.events:
+            if e.rep is not None:
+                self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
+        first = next((j for j, e in enumerate(self.events) if e.start >= start_at - 1e-9), 0)
+        rotated = [*self.events[first:], *self.events[:first]]
+        cues = [e.cue for e in rotated if _audible(e) and e.cue is not None]
+        self.clips = ClipPrefetcher(clip_for, cues) if synthesize else None
+
+    def start(self) -> None:
+        if self.clips is not None:
+            self.clips.start()
+
+    def stop(self) -> None:
+        if self.clips is not None:
+            self.clips.stop()
+
+    def wait(self, count: int, timeout: float) -> None:
+        pass
+
+    def check(self) -> None:
+        pass
+
+    def pcm(self, cue: Cue) -> Pcm:
+        assert self.clips is not None
+        return self.clips.get(cue)
+
+    def estimated_end(self) -> float:
+        return self.total
+
+
 def play(
     timeline: Timeline,
     clip_for: ClipFor,
@@ -71,14 +158,41 @@ def play(
     """
     if dry_run:
         device = SilentDevice()  # no device, no synthesis: only the schedule and the status
+    source = _Planned(timeline, clip_for, start_at, synthesize=not dry_run)
     session = _Session(
-        timeline,
-        clip_for,
+        source,
         device=device or SimpleaudioDevice(),
         clock=clock or MonotonicClock(),
         keys=keys,
         status=status or default_status(),
         start_at=start_at,
+        synthesize=not dry_run,
+    )
+    return session.run()
+
+
+def play_live(
+    live: LiveTimeline,
+    *,
+    device: Device | None = None,
+    clock: Clock | None = None,
+    keys: KeySource | None = None,
+    status: StatusSink | None = None,
+    start_part: int = 0,
+    dry_run: bool = False,
+) -> PlayResult:
+    """Play a timeline while it is laid out: the first cue as soon as its clip is made, each
+    later event once the clips before it are. `start_part` is an index into `live.parts`.
+    A cue whose clip comes after its time is played when it comes, and the rest follows it."""
+    if dry_run:
+        device = SilentDevice()
+    session = _Session(
+        live,
+        device=device or SimpleaudioDevice(),
+        clock=clock or MonotonicClock(),
+        keys=keys,
+        status=status or default_status(),
+        start_part=start_part,
         synthesize=not dry_run,
     )
     return session.run()
@@ -94,9 +208,12 @@ def play_routine(
     warn: Callable[[str], None] | None = None,
     speech: SpeechSource | None = None,
     device: Device | None = None,
+    clock: Clock | None = None,
+    status: StatusSink | None = None,
 ) -> PlayResult:
-    """Load ROUTINE (path or built-in name), open the device, synthesize (cache first), plan
-    with the real clip lengths - the same timeline `render` writes - and play it live."""
+    """Load ROUTINE (path or built-in name), open the device and play it live: the timeline
+    `render` writes, laid out with the real clip lengths (cache first) while it plays. With
+    --fit every clip is made first, since the pace depends on all of them."""
     from voiceguide.routine.builtins import resolve_routine
 
     routine = resolve_routine(ref)
@@ -109,32 +226,56 @@ def play_routine(
 
         speech = Synthesizer()
     try:
-        session = prepare_session(routine, options, speech)
-        timeline = session.timeline
-        for warning in timeline.warnings:
-            if warn is not None:
-                warn(warning)
-        start_at = step_start(timeline, start_step) if start_step is not None else 0.0
         keys = TerminalKeys() if use_keys and terminal_keys_available() else None
-        return play(
-            timeline, session.clips, device=device, keys=keys, start_at=start_at, dry_run=dry_run
+        if options.fit is not None:
+            session = prepare_session(routine, options, speech)
+            timeline = session.timeline
+            for warning in timeline.warnings:
+                if warn is not None:
+                    warn(warning)
+            start_at = step_start(timeline, start_step) if start_step is not None else 0.0
+            return play(
+                timeline,
+                session.clips,
+                device=device,
+                clock=clock,
+                keys=keys,
+                status=status,
+                start_at=start_at,
+                dry_run=dry_run,
+            )
+        live = LiveTimeline(routine, options, speech, make_pcm=not dry_run, warn=warn)
+        start_part = step_part(live.parts, start_step) if start_step is not None else 0
+        return play_live(
+            live,
+            device=device,
+            clock=clock,
+            keys=keys,
+            status=status,
+            start_part=start_part,
+            dry_run=dry_run,
         )
     finally:
         if owned:
             speech.close()
 
 
-def step_start(timeline: Timeline, step: str) -> float:
-    """Timeline time where a step (name, case-insensitive, or 1-based number) first starts."""
+def step_part(parts: Sequence[Part], step: str) -> int:
+    """Index of the first part of a step (name, case-insensitive, or 1-based number)."""
     wanted = step.strip().casefold()
-    for part in timeline.parts:
+    for index, part in enumerate(parts):
         if part.kind != "step":
             continue
         if (part.step or "").casefold() == wanted or str(part.step_number) == wanted:
-            return part.start
-    names = sorted({(p.step_number or 0, p.step or "") for p in timeline.parts if p.kind == "step"})
+            return index
+    names = sorted({(p.step_number or 0, p.step or "") for p in parts if p.kind == "step"})
     listed = ", ".join(f"{n} {name}" for n, name in names) or "none"
     raise PlanError(f"no step {step!r} in this routine (steps: {listed})")
+
+
+def step_start(timeline: Timeline, step: str) -> float:
+    """Timeline time where a step (name, case-insensitive, or 1-based number) first starts."""
+    return timeline.parts[step_part(timeline.parts, step)].start
 
 
 def _audible(event: Event) -> bool:
@@ -142,65 +283,103 @@ def _audible(event: Event) -> bool:
 
 
 class _Session:
-    """The state of one playback: where we are, and when each remaining event is due."""
+    """The state of one playback: where we are, and when each known event is due.
+
+    Events are taken in as the source makes them known; each event's due time follows from
+    the plan's anchor (an event made due at a clock time) and the lengths before it, so an
+    event that arrives late gets the time it would have had from the start.
+    """
 
     def __init__(
         self,
-        timeline: Timeline,
-        clip_for: ClipFor,
+        source: EventSource,
         *,
         device: Device,
         clock: Clock,
         keys: KeySource | None,
         status: StatusSink,
-        start_at: float,
+        start_at: float = 0.0,
+        start_part: int = 0,
         synthesize: bool,
     ) -> None:
-        self.timeline = timeline
-        self.events = timeline.events
-        self.n = len(self.events)
+        self.source = source
         self.device, self.clock, self.keys, self.status = device, clock, keys, status
-        # Timeline times of every event start, then the end; and sound (never stretched)
-        # time before each, so remaining silences can be rescaled by pace changes.
-        self.starts = [e.start for e in self.events] + [timeline.total]
+        self.start_at, self.start_part = start_at, start_part
+        self.synthesize = synthesize
+        self.events: list[Event] = []
+        self.n = 0  # events known so far
+        self.complete = False  # every event known, and the end time
+        # Timeline times of every known event start, then (once complete) the end; and sound
+        # (never stretched) time before each, so remaining silences can be rescaled by pace.
+        self.starts: list[float] = []
         self.sound_before = [0.0]
-        for e in self.events:
-            sound = 0.0 if e.kind == "silence" else e.duration
-            self.sound_before.append(self.sound_before[-1] + sound)
-        later = (j for j, s in enumerate(self.starts[:-1]) if s >= start_at - 1e-9)
-        self.first = next(later, self.n)
         # `n` and `p` move by step: a step's passes (one per side) form one group, and the
         # intro and outro are groups of their own. group_first[g] is g's first event.
         self.group_of: dict[int, int] = {}
         self.group_first: list[int] = []
-        self.rep_totals: dict[int, int] = {}
-        last_key: object = None
-        for j, e in enumerate(self.events):
-            if e.part not in self.group_of:
-                part = timeline.parts[e.part] if 0 <= e.part < len(timeline.parts) else None
-                key = ("step", part.step_number) if part and part.step_number else ("part", e.part)
-                if key != last_key:
-                    self.group_first.append(j)
-                    last_key = key
-                self.group_of[e.part] = len(self.group_first) - 1
-            if e.rep is not None:
-                self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
-        self.due = [0.0] * (self.n + 1)  # clock time each event (and the end) is due
-        self.i = self.first  # next event to start
+        self.last_group_key: object = None
+        self.rep_totals = dict(source.rep_totals)
+        self.due: list[float] = []  # clock time each known event (and the end) is due
+        self.anchor = (0, 0.0)  # (event, clock time): the plan the due times follow from
+        self.first = 0
+        self.scanned = 0  # known events before this one are before the start
+        self.i = 0  # next event to start
         self.under_way: int | None = None  # the event started last, if not jumped away from
         self.scale = 1.0  # factor on remaining silences, changed by `+`/`-`
-        self.pace = timeline.pace
+        self.pace = source.pace
         self.origin = 0.0
         self.current: Playback | None = None
         self.last_sound: int | None = None
         self.last_p: tuple[float, int] | None = None
         self.onsets: list[Onset] = []
-        cues = [e.cue for e in self._rotated(self.first) if _audible(e) and e.cue is not None]
-        self.clips = ClipPrefetcher(clip_for, cues) if synthesize else None
 
-    def _rotated(self, j: int) -> Iterator[Event]:
-        yield from self.events[j:]
-        yield from self.events[:j]
+    # --- events as they become known -----------------------------------------------------
+
+    def _extend(self) -> None:
+        """Take in the events made known since last time (and the end, once all are)."""
+        if self.complete:
+            return
+        done = self.source.done  # read first: once done, every event is in the list
+        events = self.source.events
+        parts = self.source.parts
+        for j in range(self.n, len(events)):
+            e = events[j]
+            self.events.append(e)
+            self.starts.append(e.start)
+            sound = 0.0 if e.kind == "silence" else e.duration
+            self.sound_before.append(self.sound_before[-1] + sound)
+            if e.part not in self.group_of:
+                part = parts[e.part] if 0 <= e.part < len(parts) else None
+                key = ("step", part.step_number) if part and part.step_number else ("part", e.part)
+                if key != self.last_group_key:
+                    self.group_first.append(j)
+                    self.last_group_key = key
+                self.group_of[e.part] = len(self.group_first) - 1
+            if e.rep is not None:
+                self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
+            self.due.append(self._due_of(j))
+        self.n = len(self.events)
+        if done:
+            self.complete = True
+            self.starts.append(self.source.estimated_end())
+            self.due.append(self._due_of(self.n))
+
+    def _await(self, ready: Callable[[], bool]) -> None:
+        """Wait for the source until `ready()` or every event is known; raise its failure."""
+        while True:
+            self._extend()
+            self.source.check()
+            if ready() or self.complete:
+                return
+            self.source.wait(self.n + 1, TICK)
+
+    def _due_of(self, m: int) -> float:
+        j, at = self.anchor
+        span = self.starts[m] - self.starts[j]
+        if self.scale == 1.0:
+            return at + span  # exactly origin + event.start when nothing moved
+        sound = self.sound_before[m] - self.sound_before[j]
+        return at + sound + self.scale * (span - sound)
 
     # --- running -------------------------------------------------------------------------
 
@@ -212,8 +391,7 @@ class _Session:
         sys.setswitchinterval(0.0005)
         try:
             with _sigterm_as_interrupt(), _keys_open(self.keys):
-                if self.clips is not None:
-                    self.clips.start()
+                self.source.start()
                 try:
                     outcome = self._play_all()
                 except Terminated:
@@ -224,8 +402,7 @@ class _Session:
                     raise Interrupted("interrupted") from None
         finally:
             sys.setswitchinterval(old_switch)
-            if self.clips is not None:
-                self.clips.stop()
+            self.source.stop()
             self.status.close()
             self.device.close()
         return PlayResult(
@@ -236,12 +413,25 @@ class _Session:
             pace=self.pace,
         )
 
+    def _start_index(self) -> int | None:
+        """The first known event at or after the start (`start_at`, `start_part`)."""
+        for j in range(self.scanned, self.n):
+            e = self.events[j]
+            if e.start >= self.start_at - 1e-9 and e.part >= self.start_part:
+                return j
+        self.scanned = self.n  # none yet: look only at events still to come
+        return None
+
     def _play_all(self) -> Literal["finished", "stopped"]:
+        self._await(lambda: self._start_index() is not None)
+        found = self._start_index()
+        self.first = found if found is not None else self.n
         if self.first < self.n and _audible(self.events[self.first]):
             self._clip(self.first)  # the first clip is ready before the clock starts
         self.origin = self.clock.now()
         self._plan(self.first, self.origin)
         while True:
+            self._catch_up()
             pcm = self._clip(self.i) if self.i < self.n and _audible(self.events[self.i]) else None
             key = self._wait_until(self.due[self.i])
             if key is not None:
@@ -257,13 +447,31 @@ class _Session:
         self._drain()
         return "finished"
 
-    def _clip(self, j: int) -> tuple[bytes, int] | None:
-        cue = self.events[j].cue
-        if self.clips is None or cue is None:
-            return None
-        return self.clips.get(cue)
+    def _catch_up(self) -> None:
+        """Make event `i` known (or the end), waiting for the source if it is not yet. Never
+        early: a cue that comes after its time is played when it comes, the rest after it."""
+        self._extend()
+        self.source.check()
+        if self.i < self.n or self.complete:
+            return
+        while not (self.i < self.n or self.complete):
+            self.status.tick(self._progress())
+            self.source.wait(self.i + 1, TICK)
+            self._extend()
+            self.source.check()
+        late = self.clock.now() - self.due[self.i]
+        if late > 0 and self.i < self.n:
+            self._shift(late)
+            if late > 0.001:
+                self.status.notice(self._progress(), f"speech late by {late:.2f} s")
 
-    def _start(self, j: int, pcm: tuple[bytes, int] | None) -> None:
+    def _clip(self, j: int) -> Pcm | None:
+        cue = self.events[j].cue
+        if not self.synthesize or cue is None:
+            return None
+        return self.source.pcm(cue)
+
+    def _start(self, j: int, pcm: Pcm | None) -> None:
         if _audible(self.events[j]):
             at = self.clock.now()
             if pcm is not None:
@@ -290,20 +498,23 @@ class _Session:
                 self.clock.sleep(remaining)  # precise: sleeps short of it, then spins
                 return None
             if target - self.clock.now() > 2 * KEY_GUARD:
+                self._extend()  # keeps the end time and the status current while we wait
                 self.status.tick(self._progress())
 
     def _plan(self, j: int, at: float) -> None:
         """Make event `j` due at clock time `at`; later events follow at the current pace."""
         self.i = j
         self.under_way = None
-        base_start, base_sound = self.starts[j], self.sound_before[j]
-        for m in range(j, self.n + 1):
-            span = self.starts[m] - base_start
-            if self.scale == 1.0:
-                self.due[m] = at + span  # exactly origin + event.start when nothing moved
-            else:
-                sound = self.sound_before[m] - base_sound
-                self.due[m] = at + sound + self.scale * (span - sound)
+        self.anchor = (j, at)
+        for m in range(j, len(self.due)):
+            self.due[m] = self._due_of(m)
+
+    def _shift(self, seconds: float) -> None:
+        """Move the next event and everything after it `seconds` later."""
+        j, at = self.anchor
+        self.anchor = (j, at + seconds)
+        for m in range(self.i, len(self.due)):
+            self.due[m] += seconds
 
     def _stop_sound(self) -> None:
         if self.current is not None:
@@ -354,8 +565,7 @@ class _Session:
         if cut is not None and _audible(self.events[cut]) and paused_at < self.due[self.i]:
             self._plan(cut, now)  # the pause cut a cue short: say it again from its start
         else:
-            for m in range(self.i, self.n + 1):
-                self.due[m] += now - paused_at
+            self._shift(now - paused_at)
         self.status.notice(self._progress(), "resumed")
         return None if key == k.PAUSE else self._on_key(key)  # n/p/r also resume
 
@@ -384,6 +594,7 @@ class _Session:
 
     def _next(self, now: float) -> None:
         group = self._current_group() + 1
+        self._await(lambda: group < len(self.group_first))
         if group < len(self.group_first):
             self._jump(self.group_first[group], now, "next")
         else:
@@ -406,16 +617,16 @@ class _Session:
     # --- display -------------------------------------------------------------------------
 
     def _part_title(self, index: int) -> str | None:
-        parts = self.timeline.parts
+        parts = self.source.parts
         return parts[index].title if 0 <= index < len(parts) else None
 
     def _progress(self, j: int | None = None, paused: float | None = None) -> Progress:
         if j is None:
             j = self.under_way if self.under_way is not None else self.i
         event = self.events[max(0, min(j, self.n - 1))]
-        parts = self.timeline.parts
+        parts = self.source.parts
         now = self.clock.now()
-        end = self.due[self.n] + (now - paused if paused is not None else 0.0)
+        end = self._end_due() + (now - paused if paused is not None else 0.0)
         return Progress(
             event=event,
             part=parts[event.part] if 0 <= event.part < len(parts) else None,
@@ -426,6 +637,14 @@ class _Session:
             pace=self.pace,
             paused=paused is not None,
         )
+
+    def _end_due(self) -> float:
+        """When the session ends: exact once every event is known, else estimated for the
+        events still to come (their clips are not made yet)."""
+        if self.complete:
+            return self.due[self.n]
+        last = self.n - 1
+        return self.due[last] + (self.source.estimated_end() - self.starts[last])
 
 
 @contextmanager

@@ -141,7 +141,12 @@ def check_size(routine: Routine, options: PlanOptions, length: LengthFn) -> None
     catch the rest, which is at most the silences a slot's text might fill.
     """
     problems = []
-    events = _count_events(routine, options, length)
+    # First as if every text were silent, which counts every silence a text could leave: an
+    # upper bound. Only a routine that might be over the limit pays for real lengths (which
+    # may mean synthesis; play starts before most clips exist).
+    events = _count_events(routine, options, lambda cue: 0.0)
+    if events is not None:
+        events = _count_events(routine, options, length)
     if events is not None:
         step = events
         problems.append(
@@ -284,14 +289,24 @@ def estimate_length(cue: Cue) -> float:
 
 
 def build_timeline(
-    routine: Routine, options: PlanOptions, length: LengthFn, *, estimated: bool = False
+    routine: Routine,
+    options: PlanOptions,
+    length: LengthFn,
+    *,
+    estimated: bool = False,
+    on_event: Callable[[Event], None] | None = None,
 ) -> Timeline:
-    """The timeline of a routine: every event with exact start and end times."""
+    """The timeline of a routine: every event with exact start and end times.
+
+    `on_event` sees each event as soon as it is placed, in order (without --fit, an event's
+    times depend only on the lengths before it), so a player can start before the last
+    `length` call returns.
+    """
     check_size(routine, options, length)
     pace = options.pace * routine.pace
     if options.fit is not None:
         pace = _fit_pace(routine, options, length, options.fit)
-    layout = _Layout(routine, options, pace, length, emit=True)
+    layout = _Layout(routine, options, pace, length, emit=True, on_event=on_event)
     layout.run()
     total = layout.t
     if not layout.events:
@@ -313,6 +328,22 @@ def build_timeline(
         total=total,
         estimated=estimated,
         warnings=tuple(dict.fromkeys(layout.warnings)),
+    )
+
+
+def sketch_timeline(routine: Routine, options: PlanOptions) -> Timeline:
+    """Parts, repetitions and a rough total from estimated lengths (no --fit), never refused
+    for speech outgrowing a step's `duration`: what a player shows before real lengths come."""
+    check_size(routine, options, estimate_length)
+    layout = _Layout(routine, options, options.pace * routine.pace, estimate_length, emit=True)
+    layout.run(overrun="continue")
+    return Timeline(
+        title=routine.title,
+        events=tuple(layout.events),
+        parts=tuple(layout.parts),
+        pace=layout.pace,
+        total=layout.t,
+        estimated=True,
     )
 
 
@@ -371,9 +402,17 @@ class _Layout:
     """Walks the routine once, placing events on a running clock `t`."""
 
     def __init__(
-        self, routine: Routine, options: PlanOptions, pace: float, length: LengthFn, *, emit: bool
+        self,
+        routine: Routine,
+        options: PlanOptions,
+        pace: float,
+        length: LengthFn,
+        *,
+        emit: bool,
+        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.routine = routine
+        self.on_event = on_event
         self.options = options
         self.pace = pace
         self.length = length
@@ -629,3 +668,5 @@ class _Layout:
         self.t = event.end
         if self.emit:
             self.events.append(event)
+            if self.on_event is not None:
+                self.on_event(event)
