@@ -136,3 +136,33 @@ def test_a_cache_folder_that_cannot_exist_is_one_line(tmp_path):
         f"error: cannot use the clip cache folder {folder}: Not a directory"
         " (choose another with --cache-dir, or use --no-cache)"
     ]
+
+
+def test_an_unknown_voice_in_a_routine_is_reported_where_it_is_written(tmp_path):
+    routine = tmp_path / "r.yaml"
+    routine.write_text(
+        "title: T\n"
+        "voice: {id: en-uss}\n"
+        "steps:\n"
+        "  - name: A\n"
+        "    say: Hello.\n"
+        "  - name: B\n"
+        "    say: Again.\n"
+        "    voice:\n"
+        "      id: en-uss\n"
+    )
+    for command in (["plan"], ["render", "-o", str(tmp_path / "out.wav")], ["play", "--dry-run"]):
+        result = run(*command, str(routine), "--no-cache")
+        assert result.exit_code == 1, command
+        lines = result.output.splitlines()
+        where = [line.split(": error: ")[0] for line in lines]
+        assert where == [f"{routine}:2:13", f"{routine}:9:11"], command
+        assert all("unknown voice 'en-uss' for engine pyttsx3 (closest: " in line for line in lines)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.yaml"]
+
+
+def test_an_unknown_voice_on_the_command_line_has_no_file_to_name(tmp_path):
+    result = run("plan", "hand-massage", "--voice", "en-uss", "--no-cache")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: unknown voice 'en-uss' for engine pyttsx3 (closest: ")
+    assert len(result.output.splitlines()) == 1

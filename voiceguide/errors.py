@@ -58,6 +58,14 @@ class SynthesisError(VoiceguideError):
     """Speech could not be synthesized (engine missing, unknown voice, repeated failure)."""
 
 
+class UnknownVoice(SynthesisError):
+    """A voice id its engine does not have; the session locates it in the routine file."""
+
+    def __init__(self, voice_id: str, message: str):
+        super().__init__(message)
+        self.voice_id = voice_id
+
+
 class OutputError(VoiceguideError):
     """An output file cannot be written (bad extension, unwritable folder, disk full)."""
 

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from voiceguide.errors import RoutineError, UnknownVoice
 from voiceguide.routine.builtins import resolve_routine
-from voiceguide.routine.models import Routine
+from voiceguide.routine.models import Routine, Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.resample import resample
 from voiceguide.sound.tones import tone_clip
@@ -45,6 +46,10 @@ class SpeechSource(Protocol):
     def prepare(self, cues: Iterable[Cue], progress: Progress | None = None) -> None: ...
 
     def clip(self, cue: Cue) -> Clip: ...
+
+    def check_voices(self, voices: Iterable[Voice]) -> None:
+        """UnknownVoice for the first voice its engine does not have."""
+        ...
 
     def close(self) -> None: ...
 
@@ -96,6 +101,7 @@ def prepare_session(
     """Load ROUTINE (path or built-in name), synthesize its cues, and plan it exactly."""
     routine = resolve_routine(ref) if isinstance(ref, str) else ref
     cues = speech_cues(routine, options)
+    check_voices(routine, cues, speech)
     speech.prepare(cues, progress)
     spoken = [c for c in cues if c.kind == "speech"]
     # Default rate: the voice's own (the first speech clip's), so nothing is resampled.
@@ -103,6 +109,19 @@ def prepare_session(
     clips = CueClips(speech.clip, rate)
     timeline = build_timeline(routine, options, clips.length)
     return Session(routine, timeline, clips, rate)
+
+
+def check_voices(routine: Routine, cues: Iterable[Cue], speech: SpeechSource) -> None:
+    """Every voice the cues speak with exists, before any synthesis or sound; an unknown id
+    is reported where the routine file names it (or unlocated: the command line, config)."""
+    voices = dict.fromkeys(c.voice for c in cues if c.kind == "speech" and c.voice is not None)
+    try:
+        speech.check_voices(voices)
+    except UnknownVoice as error:
+        problems = routine.voice_problems(error.voice_id, str(error))
+        if problems:
+            raise RoutineError(problems) from None
+        raise
 
 
 def estimate_session(ref: str | Routine, options: PlanOptions) -> tuple[Routine, Timeline]:
@@ -137,6 +156,8 @@ class LiveTimeline:
         self.routine, self.options, self.speech = routine, options, speech
         self.sample_rate, self.make_pcm, self.warn = sample_rate, make_pcm, warn
         self.sketch = sketch_timeline(routine, options)
+        # Voices now, in this thread: an unknown one is an error before any sound.
+        check_voices(routine, (e.cue for e in self.sketch.events if e.cue is not None), speech)
         self.parts: tuple[Part, ...] = self.sketch.parts
         self.pace = self.sketch.pace
         self.rep_totals: dict[int, int] = {}

@@ -172,6 +172,7 @@ class _Checker:
     base_dir: Path
     problems: list[Problem] = field(default_factory=list)
     nodes_seen: int = 0
+    voice_marks: list[tuple[str, int, int]] = field(default_factory=list)
 
     # -- reporting -------------------------------------------------------------
     def problem(self, node: yaml.Node, message: str, offset: int = 0) -> None:
@@ -461,6 +462,11 @@ class _Checker:
                 )
                 return _INVALID
             fields["id"] = str(model)
+        if "id" in fields:
+            # Engines know their voices only when speech is made: keep where each id was
+            # written so an unknown one is reported at its line then.
+            mark = values["id"][1].start_mark
+            self.voice_marks.append((fields["id"], mark.line + 1, mark.column + 1))
         return VoiceSpec(**fields)
 
     def kind_steps(self, node: yaml.Node, f: Field) -> Any:
@@ -614,6 +620,7 @@ class _Checker:
             outro=tuple(t.text for t in get.get("outro", ())),
             path=self.path,
             name=name or _slug(get["title"]),
+            voice_marks=tuple(self.voice_marks),
         )
 
 

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from voiceguide.errors import Problem
+
 DEFAULT_ENGINE = "pyttsx3"
 DEFAULT_RATE = 150
 DEFAULT_VOLUME = 1.0
@@ -125,6 +127,15 @@ class Routine:
     outro: tuple[Text, ...] = ()
     path: str = "<routine>"  # as shown in messages
     name: str = ""  # slug used for default output names
+    voice_marks: tuple[tuple[str, int, int], ...] = ()  # (voice id, line, column) as written
+
+    def voice_problems(self, voice_id: str, message: str) -> list[Problem]:
+        """`message` located at each place this routine names `voice_id` (none: not ours)."""
+        return [
+            Problem(self.path, line, column, message)
+            for written, line, column in self.voice_marks
+            if written == voice_id
+        ]
 
     def step_index(self, name_or_number: str) -> int:
         """0-based index of a step given by name or 1-based number; -1 if none."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import platformdirs
 
-from voiceguide.errors import SynthesisError
+from voiceguide.errors import SynthesisError, UnknownVoice
 from voiceguide.routine.models import PIPER_MODEL_SUFFIX
 
 VOICES_ENV = "VOICEGUIDE_VOICES"
@@ -197,6 +197,7 @@ def resolve_voice_file(voice_id: str | None, voices: list[VoiceFile] | None = No
     hint = (
         f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(list(by_name)[:8])}"
     )
-    raise SynthesisError(
-        f"unknown piper voice {voice_id!r} ({hint}; see `voiceguide voices --engine piper`)"
+    raise UnknownVoice(
+        voice_id,
+        f"unknown piper voice {voice_id!r} ({hint}; see `voiceguide voices --engine piper`)",
     )

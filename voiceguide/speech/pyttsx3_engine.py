@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.errors import SynthesisError
+from voiceguide.errors import SynthesisError, UnknownVoice
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.speech.base import VoiceInfo
@@ -187,9 +187,10 @@ class Pyttsx3Engine:
         if wanted not in known:
             close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.5)
             hint = ", ".join(dict.fromkeys(known[c] for c in close)) if close else "none close"
-            raise SynthesisError(
+            raise UnknownVoice(
+                voice_id,
                 f"unknown voice {voice_id!r} for engine pyttsx3 (closest: {hint}; "
-                "see `voiceguide voices`)"
+                "see `voiceguide voices`)",
             )
         resolved = known[wanted] + plus + variant
         self._resolved[voice_id] = resolved

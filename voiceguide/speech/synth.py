@@ -146,6 +146,11 @@ class Synthesizer:
         for engine in engines:
             engine.close()
 
+    def check_voices(self, voices: Iterable[Voice]) -> None:
+        """Each voice's engine has it (UnknownVoice names the closest ones otherwise)."""
+        for voice in voices:
+            self._check_voice(self.engine(voice.engine), voice)
+
     def _check_voice(self, engine: Engine, voice: Voice) -> None:
         if voice not in self._checked:
             engine.check_voice(voice)
