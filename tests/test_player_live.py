@@ -21,8 +21,9 @@ from tests.player_fixtures import (
     tone_clip,
 )
 from voiceguide.errors import PlanError
+from voiceguide.live import Pcm
 from voiceguide.player import PlayResult, _Session, play_routine
-from voiceguide.session import Pcm, prepare_session
+from voiceguide.session import prepare_session
 from voiceguide.sound.clip import Clip
 from voiceguide.timeline import Cue, Event, Part, PlanOptions
 

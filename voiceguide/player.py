@@ -14,17 +14,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from voiceguide import keys as k
 from voiceguide.clock import Clock, MonotonicClock
 from voiceguide.errors import Interrupted, PlanError, Terminated
 from voiceguide.keys import KeySource, TerminalKeys, terminal_keys_available
-from voiceguide.prefetch import ClipFor, ClipPrefetcher
-from voiceguide.session import LiveTimeline, Pcm, SpeechSource, prepare_session
+from voiceguide.live import EventSource, LiveTimeline, Pcm, PlannedEvents, audible
+from voiceguide.prefetch import ClipFor
+from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
 from voiceguide.status import Progress, StatusSink, default_status
-from voiceguide.timeline import Cue, Event, Part, PlanOptions, Timeline
+from voiceguide.timeline import Event, Part, PlanOptions, Timeline
 
 PACE_STEP = 0.1  # `+` and `-` change the pace by 10% of itself
 PACE_LIMITS = (0.25, 4.0)  # keys stop here; --pace and --fit may start a session outside
@@ -52,93 +53,6 @@ class PlayResult:
     pace: float  # pace at the end (after any `+`/`-`)
 
 
-class EventSource(Protocol):
-    """The events the player schedules, known in order: all at once for a planned timeline,
-    one by one for a `LiveTimeline` laid out while it plays."""
-
-    @property
-    def events(self) -> Sequence[Event]:
-        """The events known so far (a prefix of the timeline)."""
-        ...
-
-    @property
-    def parts(self) -> tuple[Part, ...]: ...
-
-    @property
-    def pace(self) -> float: ...
-
-    @property
-    def rep_totals(self) -> dict[int, int]:
-        """Highest repetition number of each part."""
-        ...
-
-    @property
-    def done(self) -> bool:
-        """Whether every event is known."""
-        ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def wait(self, count: int, timeout: float) -> None:
-        """Return once `count` events are known, all are, something failed, or `timeout`."""
-        ...
-
-    def check(self) -> None:
-        """Raise what stopped the events or clips from coming, if anything."""
-        ...
-
-    def pcm(self, cue: Cue) -> Pcm:
-        """A known event's clip as int16 PCM and its rate."""
-        ...
-
-    def estimated_end(self) -> float:
-        """Timeline time of the end (exact once `done`)."""
-        ...
-
-
-class _Planned:
-    """A timeline known in full; its clips are made ahead, in playing order, by a prefetcher."""
-
-    done = True
-
-    def __init__(self, timeline: Timeline, clip_for: ClipFor, start_at: float, synthesize: bool):
-        self.events = timeline.events
-        self.parts = timeline.parts
-        self.pace = timeline.pace
-        self.total = timeline.total
-        self.rep_totals: dict[int, int] = {}
-        for e in self.events:
-            if e.rep is not None:
-                self.rep_totals[e.part] = max(self.rep_totals.get(e.part, 0), e.rep)
-        first = next((j for j, e in enumerate(self.events) if e.start >= start_at - 1e-9), 0)
-        rotated = [*self.events[first:], *self.events[:first]]
-        cues = [e.cue for e in rotated if _audible(e) and e.cue is not None]
-        self.clips = ClipPrefetcher(clip_for, cues) if synthesize else None
-
-    def start(self) -> None:
-        if self.clips is not None:
-            self.clips.start()
-
-    def stop(self) -> None:
-        if self.clips is not None:
-            self.clips.stop()
-
-    def wait(self, count: int, timeout: float) -> None:
-        pass
-
-    def check(self) -> None:
-        pass
-
-    def pcm(self, cue: Cue) -> Pcm:
-        assert self.clips is not None
-        return self.clips.get(cue)
-
-    def estimated_end(self) -> float:
-        return self.total
-
-
 def play(
     timeline: Timeline,
     clip_for: ClipFor,
@@ -158,7 +72,7 @@ def play(
     """
     if dry_run:
         device = SilentDevice()  # no device, no synthesis: only the schedule and the status
-    source = _Planned(timeline, clip_for, start_at, synthesize=not dry_run)
+    source = PlannedEvents(timeline, clip_for, start_at, synthesize=not dry_run)
     session = _Session(
         source,
         device=device or SimpleaudioDevice(),
@@ -276,10 +190,6 @@ def step_part(parts: Sequence[Part], step: str) -> int:
 def step_start(timeline: Timeline, step: str) -> float:
     """Timeline time where a step (name, case-insensitive, or 1-based number) first starts."""
     return timeline.parts[step_part(timeline.parts, step)].start
-
-
-def _audible(event: Event) -> bool:
-    return event.kind != "silence" and event.cue is not None
 
 
 class _Session:
@@ -426,13 +336,13 @@ class _Session:
         self._await(lambda: self._start_index() is not None)
         found = self._start_index()
         self.first = found if found is not None else self.n
-        if self.first < self.n and _audible(self.events[self.first]):
+        if self.first < self.n and audible(self.events[self.first]):
             self._clip(self.first)  # the first clip is ready before the clock starts
         self.origin = self.clock.now()
         self._plan(self.first, self.origin)
         while True:
             self._catch_up()
-            pcm = self._clip(self.i) if self.i < self.n and _audible(self.events[self.i]) else None
+            pcm = self._clip(self.i) if self.i < self.n and audible(self.events[self.i]) else None
             key = self._wait_until(self.due[self.i])
             if key is not None:
                 if self._on_key(key) == k.QUIT:
@@ -472,7 +382,7 @@ class _Session:
         return self.source.pcm(cue)
 
     def _start(self, j: int, pcm: Pcm | None) -> None:
-        if _audible(self.events[j]):
+        if audible(self.events[j]):
             at = self.clock.now()
             if pcm is not None:
                 self.current = self.device.play(*pcm)
@@ -562,7 +472,7 @@ class _Session:
             self.status.tick(self._progress(paused=paused_at))
         now = self.clock.now()
         cut = self.under_way
-        if cut is not None and _audible(self.events[cut]) and paused_at < self.due[self.i]:
+        if cut is not None and audible(self.events[cut]) and paused_at < self.due[self.i]:
             self._plan(cut, now)  # the pause cut a cue short: say it again from its start
         else:
             self._shift(now - paused_at)
