@@ -70,19 +70,8 @@ def play(
     starting there or later. `clip_for` is called from one background thread, ahead of time.
     Raises DeviceError before any waiting if no device opens, Interrupted on Ctrl-C/SIGTERM.
     """
-    if dry_run:
-        device = SilentDevice()  # no device, no synthesis: only the schedule and the status
     source = PlannedEvents(timeline, clip_for, start_at, synthesize=not dry_run)
-    session = _Session(
-        source,
-        device=device or SimpleaudioDevice(),
-        clock=clock or MonotonicClock(),
-        keys=keys,
-        status=status or default_status(),
-        start_at=start_at,
-        synthesize=not dry_run,
-    )
-    return session.run()
+    return _run(source, device, clock, keys, status, dry_run, start_at=start_at)
 
 
 def play_live(
@@ -98,14 +87,29 @@ def play_live(
     """Play a timeline while it is laid out: the first cue as soon as its clip is made, each
     later event once the clips before it are. `start_part` is an index into `live.parts`.
     A cue whose clip comes after its time is played when it comes, and the rest follows it."""
+    return _run(live, device, clock, keys, status, dry_run, start_part=start_part)
+
+
+def _run(
+    source: EventSource,
+    device: Device | None,
+    clock: Clock | None,
+    keys: KeySource | None,
+    status: StatusSink | None,
+    dry_run: bool,
+    *,
+    start_at: float = 0.0,
+    start_part: int = 0,
+) -> PlayResult:
     if dry_run:
-        device = SilentDevice()
+        device = SilentDevice()  # no device, no synthesis: only the schedule and the status
     session = _Session(
-        live,
+        source,
         device=device or SimpleaudioDevice(),
         clock=clock or MonotonicClock(),
         keys=keys,
         status=status or default_status(),
+        start_at=start_at,
         start_part=start_part,
         synthesize=not dry_run,
     )
