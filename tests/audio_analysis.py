@@ -67,7 +67,7 @@ class EspeakSpeech:
     def clip(self, cue: Cue) -> Clip:
         return speech_clip(cue.text, RATE, cue.voice.rate if cue.voice else 175)
 
-    def check_voices(self, voices: object) -> None:
+    def check_voices(self, cues: object) -> None:
         pass  # every voice is known here
 
     def close(self) -> None:

@@ -67,7 +67,7 @@ class FakeSpeech:
             self.prepare([cue])
         return tone_clip(cue, seconds=0.4 + 0.0137 * len(cue.text))
 
-    def check_voices(self, voices: object) -> None:
+    def check_voices(self, cues: object) -> None:
         pass  # every voice is known here
 
     def close(self) -> None:

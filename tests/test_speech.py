@@ -174,6 +174,31 @@ def test_warm_cache_synthesizes_nothing(tmp_path):
         assert np.array_equal(a.samples, b.samples)
 
 
+def test_voices_are_checked_only_for_speech_still_to_be_made(tmp_path):
+    # Listing eSpeak's voices starts a worker; a cached clip was made with a voice checked then.
+    checked: list[str | None] = []
+
+    class Checking(CountingEngine):
+        def check_voice(self, voice: Voice) -> None:
+            checked.append(voice.id)
+            self.inner.check_voice(voice)
+
+    def factory(name: str) -> Engine:
+        return Checking(create_engine(name), [])  # type: ignore[return-value]
+
+    cues = [speech("Warm voice.", id="en-us")]
+    with Synthesizer(cache_dir=tmp_path, engine_factory=factory) as synth:
+        synth.check_voices(cues)
+        synth.prepare(cues)
+    assert checked == ["en-us"]
+    with Synthesizer(cache_dir=tmp_path, engine_factory=factory) as synth:
+        synth.check_voices(cues)
+        synth.prepare(cues)
+        assert checked == ["en-us"]
+        synth.check_voices([speech("Not in the cache yet.", id="en-us")])
+    assert checked == ["en-us", "en-us"]
+
+
 def test_no_cache_writes_nothing(tmp_path):
     with Synthesizer(cache_dir=tmp_path / "c", use_cache=False) as synth:
         synth.clip(speech("Nothing stored."))

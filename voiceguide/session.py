@@ -14,7 +14,7 @@ from typing import Protocol
 
 from voiceguide.errors import RoutineError, UnknownVoice
 from voiceguide.routine.builtins import resolve_routine
-from voiceguide.routine.models import Routine, Voice
+from voiceguide.routine.models import Routine
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.resample import resample
 from voiceguide.sound.tones import tone_clip
@@ -39,8 +39,9 @@ class SpeechSource(Protocol):
 
     def clip(self, cue: Cue) -> Clip: ...
 
-    def check_voices(self, voices: Iterable[Voice]) -> None:
-        """UnknownVoice for the first voice its engine does not have."""
+    def check_voices(self, cues: Iterable[Cue]) -> None:
+        """UnknownVoice for the first voice, among those still to be synthesized for
+        `cues`, that its engine does not have."""
         ...
 
     def close(self) -> None: ...
@@ -106,9 +107,8 @@ def prepare_session(
 def check_voices(routine: Routine, cues: Iterable[Cue], speech: SpeechSource) -> None:
     """Every voice the cues speak with exists, before any synthesis or sound; an unknown id
     is reported where the routine file names it (or unlocated: the command line, config)."""
-    voices = dict.fromkeys(c.voice for c in cues if c.kind == "speech" and c.voice is not None)
     try:
-        speech.check_voices(voices)
+        speech.check_voices(cues)
     except UnknownVoice as error:
         problems = routine.voice_problems(error.voice_id, str(error))
         if problems:

@@ -69,6 +69,10 @@ class ClipCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SUFFIX}"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored (one stat, nothing read: `get` still verifies it)."""
+        return self.path(key).is_file()
+
     def get(self, key: str) -> Clip | None:
         """The stored clip, or None if absent, truncated or corrupt (a bad entry is removed)."""
         path = self.path(key)

@@ -146,9 +146,17 @@ class Synthesizer:
         for engine in engines:
             engine.close()
 
-    def check_voices(self, voices: Iterable[Voice]) -> None:
-        """Each voice's engine has it (UnknownVoice names the closest ones otherwise)."""
-        for voice in voices:
+    def check_voices(self, cues: Iterable[Cue]) -> None:
+        """Each voice that speech is still to be made with is one its engine has
+        (UnknownVoice names the closest ones otherwise). A cached clip was made with a
+        voice checked then, so a warm run starts no engine just to list its voices."""
+        wanted = dict.fromkeys(_identity(c) for c in cues if c.kind == "speech")
+        for text, voice in wanted:
+            if voice in self._checked or (text, voice) in self._clips:
+                continue
+            key = self._key(text, voice)
+            if self.cache is not None and key and self.cache.has(key):
+                continue
             self._check_voice(self.engine(voice.engine), voice)
 
     def _check_voice(self, engine: Engine, voice: Voice) -> None:
