@@ -7,8 +7,8 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from voiceguide.cue import Cue
 from voiceguide.sound.clip import Clip
-from voiceguide.timeline import Cue
 
 ClipFor = Callable[[Cue], Clip]
 

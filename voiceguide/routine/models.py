@@ -136,13 +136,3 @@ class Routine:
             for written, line, column in self.voice_marks
             if written == voice_id
         ]
-
-    def step_index(self, name_or_number: str) -> int:
-        """0-based index of a step given by name or 1-based number; -1 if none."""
-        if name_or_number.isdigit():
-            n = int(name_or_number)
-            return n - 1 if 1 <= n <= len(self.steps) else -1
-        for i, step in enumerate(self.steps):
-            if step.name.casefold() == name_or_number.casefold():
-                return i
-        return -1

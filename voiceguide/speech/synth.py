@@ -11,13 +11,13 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 import voiceguide.speech  # noqa: F401 - registers the built-in engines
+from voiceguide.cue import Cue
 from voiceguide.errors import SynthesisError
 from voiceguide.routine.models import DEFAULT_ENGINE, Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.processing import PROCESSING_VERSION, process_speech
 from voiceguide.speech.base import Engine, VoiceInfo, create_engine
 from voiceguide.speech.cache import CacheInfo, ClipCache, cache_key
-from voiceguide.timeline import Cue
 
 # Clips are synthesized in chunks so progress can be reported between them; a chunk is
 # large enough to keep every worker busy.

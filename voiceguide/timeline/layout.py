@@ -1,4 +1,4 @@
-"""Routine + options + clip lengths -> events with exact times. Pure: no I/O, no engines.
+"""The layout: one walk over the routine placing every event on a running clock. Pure.
 
 This is the single place where times are computed; `plan`, `render` and `play` all
 read the `Timeline` it returns.
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from voiceguide.cue import Cue
 from voiceguide.errors import LimitError, PlanError, Problem
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
@@ -21,15 +22,6 @@ from voiceguide.routine.templates import fill
 EventKind = Literal["speech", "silence", "tone"]
 PartKind = Literal["intro", "step", "outro"]
 Overrun = Literal["raise", "stop", "continue"]
-
-
-@dataclass(frozen=True)
-class Cue:
-    """Something to be heard: a text in a voice, or a tone (`bell`, `beep`, or a WAV path)."""
-
-    kind: Literal["speech", "tone"]
-    text: str
-    voice: Voice | None = None
 
 
 # Length in seconds of a cue's (trimmed) audio.
