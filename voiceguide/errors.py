@@ -49,7 +49,12 @@ class PlanError(VoiceguideError):
     """A valid routine cannot be planned with the given options (e.g. --fit too short)."""
 
 
-class LimitError(RoutineError, PlanError):
+class LocatedPlanError(RoutineError, PlanError):
+    """A valid routine cannot be planned with these options because of something at a place
+    in its file (a step's speech outgrowing its `duration`, a silent routine); located data."""
+
+
+class LimitError(LocatedPlanError):
     """A valid routine exceeds a size limit (events, total length) under the given options;
     carries every limit it exceeds, each located at the step responsible."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from voiceguide.cue import Cue
-from voiceguide.errors import LimitError, PlanError, Problem
+from voiceguide.errors import LimitError, LocatedPlanError, PlanError, Problem
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
 from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS
@@ -303,9 +303,15 @@ def build_timeline(
     total = layout.t
     if not layout.events:
         first = routine.steps[0]
-        raise PlanError(
-            f"{routine.path}:{first.line}:{first.column}: error: the routine is silent and "
-            "lasts no time; give a step 'say' or 'hold'"
+        raise LocatedPlanError(
+            [
+                Problem(
+                    routine.path,
+                    first.line,
+                    first.column,
+                    "the routine is silent and lasts no time; give a step 'say' or 'hold'",
+                )
+            ]
         )
     if options.fit is not None and abs(total - options.fit) < 1e-6:
         # Float rounding of the solved pace: the last event ends on the target exactly.
@@ -448,10 +454,17 @@ class _Layout:
             self._end_part()
         if self.t > MAX_TOTAL_SECONDS + 1e-9:
             longest = max(self.step_seconds, key=lambda s: self.step_seconds[s])
-            raise PlanError(
-                f"{routine.path}:{longest.line}:{longest.column}: error: the routine would "
-                f"last {format_duration(self.t)} (step '{longest.name}' alone "
-                f"{format_duration(self.step_seconds[longest])}); the limit is 24 hours"
+            raise LimitError(
+                [
+                    Problem(
+                        routine.path,
+                        longest.line,
+                        longest.column,
+                        f"the routine would last {format_duration(self.t)} (step "
+                        f"'{longest.name}' alone {format_duration(self.step_seconds[longest])}); "
+                        "the limit is 24 hours",
+                    )
+                ]
             )
 
     # -- parts ----------------------------------------------------------------
@@ -533,10 +546,16 @@ class _Layout:
                 return  # only measuring how short the routine can get
             if overran and self.overrun == "raise":
                 what = f"speaks for {content:.2f}s" + (f" plus a {n}s countdown" if n else "")
-                raise PlanError(
-                    f"{self.routine.path}:{step.line}:{step.column}: error: step '{step.name}' "
-                    f"{what}, longer than its duration of {room:.2f}s"
-                    + (f" at pace {self.pace:g}" if self.pace != 1 else "")
+                raise LocatedPlanError(
+                    [
+                        Problem(
+                            self.routine.path,
+                            step.line,
+                            step.column,
+                            f"step '{step.name}' {what}, longer than its duration of {room:.2f}s"
+                            + (f" at pace {self.pace:g}" if self.pace != 1 else ""),
+                        )
+                    ]
                 )
             # The whole pass lasts duration/pace, whatever it contains.
             self.fixed, self.scaled = self.part_account[0], self.part_account[1] + step.duration
@@ -652,10 +671,16 @@ class _Layout:
         self.count += 1
         if self.count > MAX_EVENTS:
             step = self.current_step or self.routine.steps[-1]
-            raise PlanError(
-                f"{self.routine.path}:{step.line}:{step.column}: error: the routine would have "
-                f"more than {MAX_EVENTS} events by the end of step '{step.name}'; reduce "
-                "repeat or --reps"
+            raise LimitError(
+                [
+                    Problem(
+                        self.routine.path,
+                        step.line,
+                        step.column,
+                        f"the routine would have more than {MAX_EVENTS} events by the end of "
+                        f"step '{step.name}'; reduce repeat or --reps",
+                    )
+                ]
             )
         self.t = event.end
         if self.emit:
