@@ -5,13 +5,17 @@ Imported explicitly by the player test modules (tests/conftest.py is shared).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from voiceguide.control.commands import Command, command_for_key
+from voiceguide.cue import Cue
+from voiceguide.routine.loader import parse_routine
+from voiceguide.routine.models import Routine
 from voiceguide.sound.clip import Clip
 from voiceguide.status import Progress
-from voiceguide.timeline import Cue, Event, Part, Timeline
 
 RATE = 22050
 
@@ -30,7 +34,8 @@ class FakeClock:
 
 
 class FakeKeys:
-    """Keys pressed at scripted clock times; `KeyboardInterrupt` as a key raises it."""
+    """Keys pressed at scripted clock times, read as the terminal's keys are (`n` is
+    Command.NEXT...); `ctrl-c` raises KeyboardInterrupt."""
 
     def __init__(self, clock: FakeClock, script: list[tuple[float, str]]) -> None:
         self.clock = clock
@@ -44,13 +49,13 @@ class FakeKeys:
     def close(self) -> None:
         self.closed += 1
 
-    def wait(self, timeout: float) -> str | None:
+    def wait(self, timeout: float) -> Command | None:
         if self.script and self.script[0][0] <= self.clock.t + timeout:
             at, key = self.script.pop(0)
             self.clock.t = max(self.clock.t, at)
             if key == "ctrl-c":
                 raise KeyboardInterrupt
-            return key
+            return command_for_key(key)
         self.clock.t += timeout
         return None
 
@@ -120,90 +125,72 @@ def tone_clip(cue: Cue, seconds: float = 0.5) -> Clip:
     return Clip((0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32), RATE)
 
 
-# A part: (kind, title, step, step_number, side, [(event kind, seconds, text, rep), ...])
-PartSpec = tuple[
-    str, str, str | None, int | None, str | None, list[tuple[str, float, str, int | None]]
+class FakeSpeech:
+    """A SpeechSource whose clips last `lengths[text]` seconds (else `default`), each a tone
+    of its own (so bytes identify the cue); records the texts it made, in order."""
+
+    def __init__(self, lengths: dict[str, float] | None = None, default: float = 0.3) -> None:
+        self.lengths = lengths or {}
+        self.default = default
+        self.made: list[str] = []
+
+    def prepare(self, cues: Iterable[Cue], progress: object = None) -> None:
+        for cue in cues:
+            if cue.text not in self.made:
+                self.made.append(cue.text)
+
+    def clip(self, cue: Cue) -> Clip:
+        self.prepare([cue])
+        return tone_clip(cue, self.lengths.get(cue.text, self.default))
+
+    def check_voices(self, cues: object) -> None:
+        pass  # every voice is known here
+
+    def close(self) -> None:
+        pass
+
+
+# Intro, a counted step, a two-sided step, outro. Times at pace 1 (seconds):
+#   0.0 Welcome (1.0)  gap 2  3.0 Cleanse your face (1.5)  breath 3  7.5 rep 1 (0.5)
+#   slot 2.5 -> 10.0 rep 2, slot -> 12.5  gap  14.5 Roll left (1.0) hold 5  gap
+#   22.5 Roll right (1.0) hold 5  gap  30.5 Done (1.0)  -> 31.5
+SAMPLE = """
+title: Test
+gap: 2s
+breath: 3s
+intro: Welcome
+steps:
+  - name: Cleanse
+    say: Cleanse your face
+    repeat: 2
+    every: 2.5s
+    each: "rep {rep}"
+  - name: Roll
+    say: "Roll {side}"
+    sides: [left, right]
+    hold: 5s
+outro: Done
+"""
+SAMPLE_LENGTHS = {
+    "Welcome": 1.0,
+    "Cleanse your face": 1.5,
+    "rep 1": 0.5,
+    "rep 2": 0.5,
+    "Roll left": 1.0,
+    "Roll right": 1.0,
+    "Done": 1.0,
+}
+SAMPLE_AUDIBLE = [
+    ("Welcome", 0.0),
+    ("Cleanse your face", 3.0),
+    ("rep 1", 7.5),
+    ("rep 2", 10.0),
+    ("Roll left", 14.5),
+    ("Roll right", 22.5),
+    ("Done", 30.5),
 ]
+SAMPLE_TOTAL = 31.5
 
 
-def build_timeline(parts: list[PartSpec], pace: float = 1.0, title: str = "Test") -> Timeline:
-    """Contiguous events from 0, grouped in parts, the way the timeline builder lays them out."""
-    events: list[Event] = []
-    part_list: list[Part] = []
-    t = 0.0
-    for index, (kind, part_title, step, number, side, items) in enumerate(parts):
-        start = t
-        content_end = t
-        for event_kind, seconds, text, rep in items:
-            cue = None if event_kind == "silence" else Cue(event_kind, text)  # type: ignore[arg-type]
-            events.append(
-                Event(
-                    start=t,
-                    end=t + seconds,
-                    kind=event_kind,  # type: ignore[arg-type]
-                    text=None if event_kind == "silence" else text,
-                    step=step,
-                    side=side,
-                    rep=rep,
-                    part=index,
-                    cue=cue,
-                )
-            )
-            t += seconds
-            if event_kind != "silence":
-                content_end = t
-        part_list.append(Part(index, kind, part_title, start, content_end, step, number, side))  # type: ignore[arg-type]
-    return Timeline(title, tuple(events), tuple(part_list), pace, t)
-
-
-def sample_timeline(pace: float = 1.0) -> Timeline:
-    """Intro, a counted step, a two-sided step, outro: 14 events, 31 s."""
-    return build_timeline(
-        [
-            (
-                "intro",
-                "Intro",
-                None,
-                None,
-                None,
-                [("speech", 1.0, "Welcome", None), ("silence", 2.0, "", None)],
-            ),
-            (
-                "step",
-                "Cleanse",
-                "Cleanse",
-                1,
-                None,
-                [
-                    ("speech", 1.5, "Cleanse your face", None),
-                    ("silence", 3.0, "", None),
-                    ("speech", 0.5, "one", 1),
-                    ("silence", 2.0, "", 1),
-                    ("speech", 0.5, "two", 2),
-                    ("silence", 2.0, "", 2),
-                ],
-            ),
-            (
-                "step",
-                "Roll (left)",
-                "Roll",
-                2,
-                "left",
-                [
-                    ("tone", 0.5, "bell", None),
-                    ("speech", 1.0, "Roll left", None),
-                    ("silence", 5.0, "", None),
-                ],
-            ),
-            (
-                "step",
-                "Roll (right)",
-                "Roll",
-                2,
-                "right",
-                [("speech", 1.0, "Roll right", None), ("silence", 5.0, "", None)],
-            ),
-            ("outro", "Outro", None, None, None, [("speech", 1.0, "Done", None)]),
-        ],
-        pace,
-    )
+def routine(text: str = SAMPLE, path: str = "t.yaml") -> Routine:
+    return parse_routine(text, path)

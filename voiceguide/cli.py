@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +166,14 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Folder for synthesized clips [default: the user cache folder].",
     )
+    @click.option(
+        "--wait",
+        "wait_seconds",
+        type=DurationType(),
+        default=None,
+        help="Length of every `wait: true` where nobody can end it: in a file, or when "
+        "playing without keys [default: 10s].",
+    )
     @click.option("--no-cache", is_flag=True, help="Synthesize every clip afresh; keep nothing.")
     @functools.wraps(command)
     def wrapper(
@@ -177,6 +185,7 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         engine: str | None,
         fit: float | None,
         cache_dir: Path | None,
+        wait_seconds: float | None,
         no_cache: bool,
         **kwargs: Any,
     ) -> Any:
@@ -189,6 +198,8 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         options = PlanOptions(
             pace=pace, reps=reps, fit=fit, defaults=config.voice_spec(), overrides=overrides
         )
+        if wait_seconds is not None:
+            options = replace(options, wait=wait_seconds)
         run = Run(options, cache_dir, not no_cache, config.output_dir)
         return command(*args, run=run, **kwargs)
 
@@ -382,18 +393,23 @@ def play_command(
     routine: str, run: Run, from_step: str | None, no_keys: bool, dry_run: bool
 ) -> None:
     """Speak ROUTINE live, each cue on time. Keys: space pause/resume, n next step,
-    p restart step (twice: previous), r repeat cue, + / - pace, q quit."""
+    p restart step (twice: previous), r repeat cue, + / - pace, q quit; at a wait,
+    n, space or Enter go on."""
+    from voiceguide.control.keys import TerminalKeys, terminal_keys_available
     from voiceguide.player import play_routine
+    from voiceguide.routine.builtins import resolve_routine
 
     def warn(text: str) -> None:
         click.echo(f"warning: {text}", err=True)
 
+    loaded = resolve_routine(routine)
+    keys = TerminalKeys() if not no_keys and terminal_keys_available() else None
     with run.synthesizer() as speech:
         result = play_routine(
-            routine,
+            loaded,
             run.options,
             start_step=from_step,
-            use_keys=not no_keys,
+            commands=keys,
             dry_run=dry_run,
             warn=warn,
             speech=speech,
@@ -427,7 +443,10 @@ def plan_table(timeline: Timeline) -> str:
     for event in timeline.events:
         if event.kind == "silence":
             continue
-        text = event.text if event.kind == "speech" else f"({event.text})"
+        if event.kind == "wait":
+            text = "(wait until ready)" if event.until_ready else "(wait)"
+        else:
+            text = event.text or "" if event.kind == "speech" else f"({event.text})"
         rows.append(
             f"{format_duration(event.start):>9}  {(event.step or '')[:24]:<24} "
             f"{(event.side or '')[:8]:<8} {event.rep or '':>4}  {text}"

@@ -234,8 +234,8 @@ def _stream(
         span = end - start
         if skip >= span:
             continue
-        if event.kind == "silence":
-            silence(span - skip)  # digital zeros
+        if not event.sounds:
+            silence(span - skip)  # digital zeros: a silence, or a wait (a file cannot wait)
             continue
         if event.cue is None:
             raise ValueError(f"{event.kind} event at {event.start:.3f}s has no cue")

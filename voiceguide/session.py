@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from voiceguide.errors import RoutineError, UnknownVoice
@@ -81,6 +81,7 @@ class Session:
     timeline: Timeline
     clips: CueClips
     rate: int
+    options: PlanOptions  # what the timeline was laid out with (a fit's pace and repetitions)
 
 
 def prepare_session(
@@ -101,7 +102,8 @@ def prepare_session(
     rate = sample_rate or (speech.clip(spoken[0]).rate if spoken else DEFAULT_RATE)
     clips = CueClips(speech.clip, rate)
     timeline = build_timeline(routine, options, clips.length)
-    return Session(routine, timeline, clips, rate)
+    laid_out = replace(options, fit=None, pace=timeline.pace / routine.pace)
+    return Session(routine, timeline, clips, rate, laid_out)
 
 
 def check_voices(routine: Routine, cues: Iterable[Cue], speech: SpeechSource) -> None:

@@ -22,6 +22,7 @@ class Progress:
     next_title: str | None  # title of the part after this one
     pace: float
     paused: bool = False
+    waiting: bool = False  # at a wait that the person ends (n, space or Enter)
 
 
 class StatusSink(Protocol):
@@ -52,9 +53,11 @@ def clock_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _stamp(seconds: float) -> str:
-    minutes, secs = divmod(max(0.0, seconds), 60)
-    return f"{int(minutes):02d}:{secs:04.1f}"
+def stamp(seconds: float) -> str:
+    """`MM:SS.mmm` session time, to the millisecond (`00:01.500`)."""
+    millis = max(0, round(seconds * 1000))
+    minutes, millis = divmod(millis, 60_000)
+    return f"{minutes:02d}:{millis // 1000:02d}.{millis % 1000:03d}"
 
 
 def event_label(progress: Progress) -> str:
@@ -65,33 +68,38 @@ def event_label(progress: Progress) -> str:
 
 
 def event_text(event: Event) -> str:
+    if event.kind == "wait":
+        if event.until_ready:
+            return "(wait until ready)"
+        return f"(wait up to {clock_text(event.duration)})"
     if event.kind == "silence":
-        return f"(wait {event.duration:.1f} s)"
+        return f"(silence {event.duration:.3f} s)"
     if event.kind == "tone":
         return f"[{event.text or 'tone'}]"
     return event.text or ""
 
 
 class PlainStatus:
-    """One line per event: session time, part, text. For logs and pipes."""
+    """One line per event: its start in session time (to the millisecond), part, text. For
+    logs, pipes and scripts checking times."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
 
     def event(self, progress: Progress) -> None:
-        self._line(progress, event_text(progress.event))
+        self._line(progress.event.start, progress, event_text(progress.event))
 
     def tick(self, progress: Progress) -> None:
         pass
 
     def notice(self, progress: Progress, text: str) -> None:
-        self._line(progress, f"-- {text}")
+        self._line(progress.elapsed, progress, f"-- {text}")
 
     def close(self) -> None:
         self.out.flush()
 
-    def _line(self, progress: Progress, text: str) -> None:
-        fields = [_stamp(progress.elapsed), event_label(progress), text]
+    def _line(self, at: float, progress: Progress, text: str) -> None:
+        fields = [stamp(at), event_label(progress), text]
         self.out.write("  ".join(f for f in fields if f) + "\n")
         self.out.flush()
 
@@ -154,6 +162,8 @@ def status_line(progress: Progress) -> str:
         fields.append(f"next: {progress.next_title}")
     if progress.paused:
         fields.insert(0, "PAUSED (space to resume)")
+    elif progress.waiting:
+        fields.insert(0, "WAITING (n, space or Enter to go on)")
     return " · ".join(fields)
 
 

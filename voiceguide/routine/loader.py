@@ -16,7 +16,15 @@ import yaml
 from voiceguide.errors import Problem, RoutineError
 from voiceguide.routine import spec
 from voiceguide.routine.durations import parse_duration
-from voiceguide.routine.models import Routine, Step, Text, VoiceSpec, is_file, piper_model_path
+from voiceguide.routine.models import (
+    Routine,
+    Step,
+    Text,
+    VoiceSpec,
+    Wait,
+    is_file,
+    piper_model_path,
+)
 from voiceguide.routine.spec import Field
 from voiceguide.routine.templates import BUILTIN_NAMES, template_issues
 
@@ -348,6 +356,24 @@ class _Checker:
             return _INVALID
         return value
 
+    def kind_wait(self, node: yaml.Node, f: Field) -> Any:
+        """`true` (until the person goes on), `false`, or the longest wait as a duration."""
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        if isinstance(value, bool):
+            return Wait() if value else None
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            self.problem(
+                node,
+                f"'wait' must be true, false or a duration like 2m, not {_describe(node)}",
+            )
+            return _INVALID
+        seconds = self._bounded(node, f, seconds, "s")
+        return seconds if seconds is _INVALID else Wait(seconds)
+
     def kind_repeat(self, node: yaml.Node, f: Field) -> Any:
         value = self.scalar(node, f)
         if value is _INVALID:
@@ -591,6 +617,7 @@ class _Checker:
                     hold=hold,
                     countdown=countdown,
                     duration=get.get("duration"),
+                    wait=get.get("wait"),
                     voice=get.get("voice", VoiceSpec()),
                     line=node.start_mark.line + 1,
                     column=node.start_mark.column + 1,

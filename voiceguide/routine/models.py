@@ -92,6 +92,13 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """A step's `wait`: until the person goes on (`limit` None), or at most `limit` seconds."""
+
+    limit: float | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     say: tuple[Text, ...] = ()
@@ -102,6 +109,7 @@ class Step:
     hold: float = 0.0
     countdown: int = 0
     duration: float | None = None
+    wait: Wait | None = None  # at the end of each pass
     voice: VoiceSpec = field(default_factory=VoiceSpec)
     line: int = 0
     column: int = 0

@@ -43,6 +43,8 @@ def _kind(f: Field) -> dict[str, Any]:
         return out
     if kind == "boolean":
         return {"type": "boolean"}
+    if kind == "wait":
+        return {"anyOf": [{"type": "boolean"}, _DURATION]}
     if kind == "repeat":
         return {
             "anyOf": [

@@ -19,6 +19,7 @@ Kind = Literal[
     "integer",
     "boolean",
     "repeat",  # integer or "low-high"
+    "wait",  # true/false, or a duration (the longest the guide waits)
     "sides",  # list of strings
     "vars",  # mapping of names to scalars
     "chime",  # none | bell | beep | path to a WAV file
@@ -29,6 +30,9 @@ Kind = Literal[
 MAX_TOTAL_SECONDS = 24 * 3600
 MAX_REPEAT = 10_000
 MAX_EVENTS = 100_000
+# How long a `wait: true` lasts where nothing can end it: in a file (a track cannot wait) and
+# in a live session with no keys; `--wait` changes it.
+WAIT_DEFAULT_SECONDS = 10.0
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 200_000  # YAML nodes after alias expansion (alias bombs stop here)
 
@@ -107,6 +111,14 @@ STEP_FIELDS: tuple[Field, ...] = (
         "duration",
         "duration",
         "Instead of hold: the pass lasts exactly this long from its first sound.",
+        above=0,
+        maximum=MAX_TOTAL_SECONDS,
+    ),
+    Field(
+        "wait",
+        "wait",
+        "At the end of each pass, wait for the person: true (until they go on) or a duration "
+        "(at most that long). A rendered file holds the duration, or --wait for true.",
         above=0,
         maximum=MAX_TOTAL_SECONDS,
     ),

@@ -33,8 +33,8 @@ intro: Get comfortable and keep your {tool} close.
 
 steps:
   - name: Warm up
-    say: Take three slow, deep breaths.
-    hold: 10s          # silence after the text
+    say: Warm a drop of oil between your hands. Say next when you are ready.
+    wait: true         # wait for n, space or Enter (in a file: 10s, or --wait)
 
   - name: Circles
     say: "Make small circles on your {side} temple, {reps} times."

@@ -16,10 +16,10 @@ from voiceguide.cue import Cue
 from voiceguide.errors import LimitError, LocatedPlanError, PlanError, Problem
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
-from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS
+from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS, WAIT_DEFAULT_SECONDS
 from voiceguide.routine.templates import fill
 
-EventKind = Literal["speech", "silence", "tone"]
+EventKind = Literal["speech", "silence", "tone", "wait"]
 PartKind = Literal["intro", "step", "outro"]
 Overrun = Literal["raise", "stop", "continue"]
 
@@ -39,10 +39,28 @@ class Event:
     rep: int | None = None
     part: int = 0  # index into Timeline.parts; a gap belongs to the part before it
     cue: Cue | None = None
+    # Place in its part among every event the layout may place there, the same at any pace
+    # (a silence that lasts nothing at this pace keeps its number): how an event is found
+    # again when the rest of a session is laid out anew.
+    order: int = 0
+    until_ready: bool = False  # a `wait: true`: live, it lasts until the person goes on
 
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+    @property
+    def sounds(self) -> bool:
+        """Whether something is heard (speech or a tone); silences and waits are quiet."""
+        return self.kind in ("speech", "tone")
+
+    @property
+    def position(self) -> Position:
+        return (self.part, self.order)
+
+
+# (part, order): where an event sits in the routine, whatever the pace.
+Position = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,7 @@ class PlanOptions:
     pace: float = 1.0
     reps: int | Literal["min", "max"] | None = None
     fit: float | None = None  # target total in seconds
+    wait: float = WAIT_DEFAULT_SECONDS  # length of a `wait: true` where nothing can end it
     defaults: VoiceSpec = field(default_factory=VoiceSpec)  # from the user's config
     overrides: VoiceSpec = field(default_factory=VoiceSpec)  # from the command line
 
@@ -97,10 +116,23 @@ class Timeline:
                     "step": e.step,
                     "side": e.side,
                     "rep": e.rep,
+                    **({"until_ready": e.until_ready} if e.kind == "wait" else {}),
                 }
                 for e in self.events
             ],
         }
+
+
+def base_pace(routine: Routine, options: PlanOptions) -> float:
+    """The pace every written silence is divided by: the routine's times the run's."""
+    return options.pace * routine.pace
+
+
+def wait_seconds(step: Step, options: PlanOptions) -> float:
+    """Written length of a step's wait (before pace): its limit, or `--wait` for `true`."""
+    if step.wait is None:
+        return 0.0
+    return step.wait.limit if step.wait.limit is not None else options.wait
 
 
 def _seconds(t: float) -> float:
@@ -151,9 +183,9 @@ def check_size(routine: Routine, options: PlanOptions, length: LengthFn) -> None
             )
         )
     if options.fit is None:
-        pace = options.pace * routine.pace
+        pace = base_pace(routine, options)
         seconds = {step: _written_seconds(routine, step, options) / pace for step in routine.steps}
-        total = sum(seconds.values()) + (_parts(routine, options) - 1) * routine.gap / pace
+        total = sum(seconds.values()) + (part_count(routine) - 1) * routine.gap / pace
         if total > MAX_TOTAL_SECONDS + 1e-9:
             longest = max(seconds, key=lambda s: seconds[s])
             problems.append(
@@ -170,7 +202,8 @@ def check_size(routine: Routine, options: PlanOptions, length: LengthFn) -> None
         raise LimitError(sorted(problems, key=lambda p: (p.line, p.column)))
 
 
-def _parts(routine: Routine, options: PlanOptions) -> int:
+def part_count(routine: Routine) -> int:
+    """Parts of a routine: the intro, one per pass of every step (a pass per side), the outro."""
     passes = sum(max(1, len(step.sides)) for step in routine.steps)
     return passes + bool(routine.intro) + bool(routine.outro)
 
@@ -182,7 +215,7 @@ def _written_seconds(routine: Routine, step: Step, options: PlanOptions) -> floa
     if reps and step.say:
         per_pass += routine.breath
     per_pass = step.duration if step.duration is not None else per_pass + step.hold
-    return per_pass * max(1, len(step.sides))
+    return (per_pass + wait_seconds(step, options)) * max(1, len(step.sides))
 
 
 def _count_events(routine: Routine, options: PlanOptions, length: LengthFn) -> Step | None:
@@ -192,14 +225,14 @@ def _count_events(routine: Routine, options: PlanOptions, length: LengthFn) -> S
     silence, which its text may fill, is counted from that text's length, one repetition at
     a time, only while the total is still under the limit (so at most MAX_EVENTS lengths).
     """
-    pace = None if options.fit is not None else options.pace * routine.pace
+    pace = None if options.fit is not None else base_pace(routine, options)
 
     def certain(written: float) -> int:
         # Under --fit the pace is not known yet: only the pace limits bound it.
         return int(written > 0 and written / (pace or 1e4) > 1e-9)
 
     breath = certain(routine.breath)
-    total = (_parts(routine, options) - 1) * certain(routine.gap)
+    total = (part_count(routine) - 1) * certain(routine.gap)
     total += len(routine.intro) + len(routine.outro)
     total += max(0, len(routine.intro) - 1) * breath + max(0, len(routine.outro) - 1) * breath
     chime = 0 if routine.chime == "none" else 1
@@ -216,6 +249,7 @@ def _count_events(routine: Routine, options: PlanOptions, length: LengthFn) -> S
         reps = effective_reps(step, options.reps)
         n = step.countdown
         per_pass = chime + len(step.say) + max(0, len(step.say) - 1) * breath + n
+        per_pass += certain(wait_seconds(step, options))
         if reps:
             # A slot is its text, or only its silence when it has none.
             per_pass += breath if step.say else 0
@@ -263,7 +297,7 @@ def speech_cues(routine: Routine, options: PlanOptions) -> list[Cue]:
     """Every distinct cue the routine will sound, in order of first use (for synthesis)."""
     check_size(routine, options, estimate_length)
     seen: dict[Cue, None] = {}
-    pace = options.pace * routine.pace
+    pace = base_pace(routine, options)
     layout = _Layout(routine, options, pace, _collect_length(seen), emit=False)
     # Lengths here are estimates: a step's `duration` is checked once real ones are known.
     layout.run(overrun="continue")
@@ -295,7 +329,7 @@ def build_timeline(
     `length` call returns.
     """
     check_size(routine, options, length)
-    pace = options.pace * routine.pace
+    pace = base_pace(routine, options)
     if options.fit is not None:
         pace = _fit_pace(routine, options, length, options.fit)
     layout = _Layout(routine, options, pace, length, emit=True, on_event=on_event)
@@ -333,7 +367,7 @@ def sketch_timeline(routine: Routine, options: PlanOptions) -> Timeline:
     """Parts, repetitions and a rough total from estimated lengths (no --fit), never refused
     for speech outgrowing a step's `duration`: what a player shows before real lengths come."""
     check_size(routine, options, estimate_length)
-    layout = _Layout(routine, options, options.pace * routine.pace, estimate_length, emit=True)
+    layout = _Layout(routine, options, base_pace(routine, options), estimate_length, emit=True)
     layout.run(overrun="continue")
     return Timeline(
         title=routine.title,
@@ -373,7 +407,7 @@ def _fit_pace(routine: Routine, options: PlanOptions, length: LengthFn, target: 
         layout.run(overrun="stop")
         return layout
 
-    pace = options.pace * routine.pace
+    pace = base_pace(routine, options)
     for _ in range(60):
         layout = measure(pace)
         if layout.scaled <= 0:
@@ -426,30 +460,32 @@ class _Layout:
         self.overrun: Overrun = "raise"
         self.step_seconds: dict[Step, float] = {}
         self.current_step: Step | None = None
+        self.order = 0  # the next event's place in its part
+        self.from_part = 0
 
-    def run(self, overrun: Overrun = "raise") -> None:
-        """Place every event. `overrun` says what a pass longer than its `duration` does:
-        raise, stop the pass there (measuring), or continue (collecting cues)."""
+    def run(self, overrun: Overrun = "raise", from_part: int = 0) -> None:
+        """Place every event, from the part `from_part` on (its first event at t = 0).
+        `overrun` says what a pass longer than its `duration` does: raise, stop the pass
+        there (measuring), or continue (collecting cues, or a live session going on)."""
         self.overrun = overrun
+        self.from_part = from_part
         routine = self.routine
         base_voice = resolve_voice(self.options.defaults, routine.voice, self.options.overrides)
         first = routine.steps[0].name
-        if routine.intro:
-            self._part("intro", "Intro", None, None, None)
+        if routine.intro and self._part("intro", "Intro", None, None, None):
             self._texts(routine.intro, {**routine.vars, "next": first}, base_voice, None, None)
             self._end_part()
         for number, step in enumerate(routine.steps, start=1):
-            voice = resolve_voice(
-                self.options.defaults, routine.voice, step.voice, self.options.overrides
-            )
             following = routine.steps[number].name if number < len(routine.steps) else ""
             for side in step.sides or (None,):
                 title = f"{step.name} ({side})" if side else step.name
-                self._part("step", title, step, number, side)
-                self._pass(step, side, voice, following)
-                self._end_part()
-        if routine.outro:
-            self._part("outro", "Outro", None, None, None)
+                if self._part("step", title, step, number, side):
+                    voice = resolve_voice(
+                        self.options.defaults, routine.voice, step.voice, self.options.overrides
+                    )
+                    self._pass(step, side, voice, following)
+                    self._end_part()
+        if routine.outro and self._part("outro", "Outro", None, None, None):
             self._texts(routine.outro, dict(routine.vars), base_voice, None, None)
             self._end_part()
         if self.t > MAX_TOTAL_SECONDS + 1e-9:
@@ -470,9 +506,15 @@ class _Layout:
     # -- parts ----------------------------------------------------------------
     def _part(
         self, kind: PartKind, title: str, step: Step | None, number: int | None, side: str | None
-    ) -> None:
-        if self.part_index:
+    ) -> bool:
+        """Open the next part; False (and nothing placed) for a part before `from_part`."""
+        if self.part_index < self.from_part:
+            self.part_index += 1
+            return False
+        if self.part_index > self.from_part:
+            # The gap closes the part before: it is numbered after that part's events.
             self._written_silence(self.routine.gap, None, None, None, part=self.part_index - 1)
+        self.order = 0
         if self.emit:
             self.parts.append(
                 Part(
@@ -489,6 +531,7 @@ class _Layout:
         self.part_start = self.t
         self.part_account = (self.fixed, self.scaled)
         self.current_step = step
+        return True
 
     def _end_part(self) -> None:
         if self.current_step is not None:
@@ -513,6 +556,27 @@ class _Layout:
             for rep in range(1, reps + 1):
                 self._slot(step, side, rep, voice, values)
         self._tail(step, side, voice)
+        if step.wait is not None:
+            self._wait(step, side)
+
+    def _wait(self, step: Step, side: str | None) -> None:
+        """The end of a pass waiting for the person: its written length divided by pace, like
+        every silence the routine writes (a file cannot wait; live, the person may end it)."""
+        written = wait_seconds(step, self.options)
+        self.scaled += written
+        event = Event(
+            self.t,
+            self.t + written / self.pace,
+            "wait",
+            None,
+            step.name,
+            side,
+            None,
+            self.part_index,
+            order=self.order,
+            until_ready=step.wait is not None and step.wait.limit is None,
+        )
+        self._add(event)
 
     def _slot(
         self, step: Step, side: str | None, rep: int, voice: Voice, values: dict[str, object]
@@ -529,6 +593,7 @@ class _Layout:
                 f"step '{step.name}': repetition text ({spoken:.2f}s) is longer than "
                 f"its slot ({slot:.2f}s); the slot grows to fit"
             )
+            self.order += 1  # the slot's silence, which lasts nothing at this pace
             return
         # The slot lasts `every`/pace whatever its text: account it as scaled, not fixed.
         self.fixed -= spoken
@@ -625,6 +690,7 @@ class _Layout:
                 rep,
                 self.part_index,
                 cue,
+                self.order,
             )
         )
         return seconds
@@ -652,6 +718,7 @@ class _Layout:
         part: int | None = None,
     ) -> None:
         if seconds <= 1e-12:
+            self.order += 1  # kept at every pace, so positions match across paces
             return
         index = self.part_index if part is None else part
         self._add(
@@ -664,10 +731,12 @@ class _Layout:
                 side,
                 rep,
                 index,
+                order=self.order,
             )
         )
 
     def _add(self, event: Event) -> None:
+        self.order += 1
         self.count += 1
         if self.count > MAX_EVENTS:
             step = self.current_step or self.routine.steps[-1]
@@ -685,5 +754,5 @@ class _Layout:
         self.t = event.end
         if self.emit:
             self.events.append(event)
-            if self.on_event is not None:
-                self.on_event(event)
+        if self.on_event is not None:
+            self.on_event(event)

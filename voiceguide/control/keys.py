@@ -1,31 +1,13 @@
-"""Single-key controls read from the terminal without Enter, always restored afterwards."""
+"""Single-key commands read from the terminal without Enter, always restored afterwards."""
 
 from __future__ import annotations
 
 import os
 import select
 import sys
-from typing import Any, Protocol
+from typing import Any
 
-# The keys the player understands, as returned by `KeySource.wait`.
-PAUSE, NEXT, PREVIOUS, REPEAT, FASTER, SLOWER, QUIT = " ", "n", "p", "r", "+", "-", "q"
-_ALIASES = {"=": FASTER, "_": SLOWER}  # the unshifted key next to '+' on most keyboards
-
-
-class KeySource(Protocol):
-    """Where key presses come from (a terminal, or a script in tests)."""
-
-    def open(self) -> None:
-        """Start reading keys (e.g. put the terminal in cbreak mode)."""
-        ...
-
-    def close(self) -> None:
-        """Stop reading keys and restore whatever `open` changed. Safe to call twice."""
-        ...
-
-    def wait(self, timeout: float) -> str | None:
-        """Wait up to `timeout` seconds for a key; return it, or None on timeout."""
-        ...
+from voiceguide.control.commands import Command, command_for_key
 
 
 class TerminalKeys:
@@ -53,7 +35,7 @@ class TerminalKeys:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
             self._saved = None
 
-    def wait(self, timeout: float) -> str | None:
+    def wait(self, timeout: float) -> Command | None:
         if self._eof:
             select.select([], [], [], timeout)
             return None
@@ -68,8 +50,7 @@ class TerminalKeys:
             raise KeyboardInterrupt  # Ctrl-C read as a byte if ISIG was off anyway
         if len(data) > 1 and data[:1] == b"\x1b":
             return None  # escape sequences (arrows, function keys) are not controls
-        key = data[:1].decode("latin-1").lower()
-        return _ALIASES.get(key, key)
+        return command_for_key(data[:1].decode("latin-1"))
 
 
 def terminal_keys_available() -> bool:
