@@ -76,18 +76,36 @@ def load_clip(path: str):  # type: ignore[no-untyped-def]
     return Clip(samples, rate)
 
 
-def spec_timeline(cues: list[tuple[str, float]], pace: float):  # type: ignore[no-untyped-def]
-    """One part per cue: the speech (its WAV's length), then its silence divided by `pace`."""
-    from tests.player_fixtures import build_timeline
+def spec_routine(cues: list[tuple[str, float]]):  # type: ignore[no-untyped-def]
+    """One step per cue: its speech (the WAV, said as "Cue N"), then its silence as `hold`."""
+    from voiceguide.routine.loader import parse_routine
 
-    parts = []
-    for number, (wav, silence) in enumerate(cues, start=1):
-        items = [
-            ("speech", load_clip(wav).duration, wav, None),
-            ("silence", silence / pace, "", None),
-        ]
-        parts.append(("step", f"Cue {number}", f"Cue {number}", number, None, items))
-    return build_timeline(parts, pace=pace)  # type: ignore[arg-type]
+    steps = "".join(
+        f"  - name: Cue {n}\n    say: Cue {n}\n    hold: {silence}\n"
+        for n, (_, silence) in enumerate(cues, start=1)
+    )
+    return parse_routine(f"title: Capture\ngap: 0\nbreath: 0\nsteps:\n{steps}", "capture.yaml")
+
+
+class FileSpeech:
+    """A SpeechSource whose clip for "Cue N" is the Nth WAV file; counts the clips made."""
+
+    def __init__(self, cues: list[tuple[str, float]]) -> None:
+        self.wavs = {f"Cue {n}": wav for n, (wav, _) in enumerate(cues, start=1)}
+        self.calls: list[str] = []
+
+    def prepare(self, cues, progress=None) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def clip(self, cue):  # type: ignore[no-untyped-def]
+        self.calls.append(cue.text)
+        return load_clip(self.wavs[cue.text])
+
+    def check_voices(self, cues) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def main(spec_path: str) -> int:
@@ -100,17 +118,14 @@ def main(spec_path: str) -> int:
         conf, fifo = capture_conf(directory)
         os.environ["ALSA_CONFIG_PATH"] = str(conf)  # before simpleaudio first opens ALSA
 
+    from voiceguide.control.keys import TerminalKeys
     from voiceguide.errors import VoiceguideError
-    from voiceguide.keys import TerminalKeys
-    from voiceguide.player import play
+    from voiceguide.player import play_routine
     from voiceguide.status import PlainStatus
+    from voiceguide.timeline import PlanOptions
 
-    timeline = spec_timeline(spec["cues"], spec.get("pace", 1.0))
-    calls: list[str] = []
-
-    def clip_for(cue):  # type: ignore[no-untyped-def]
-        calls.append(cue.text)
-        return load_clip(cue.text)
+    routine = spec_routine(spec["cues"])
+    speech = FileSpeech(spec["cues"])
 
     capture = None
     if mode != "nodevice":
@@ -120,15 +135,21 @@ def main(spec_path: str) -> int:
     started = time.monotonic()
     result: dict[str, object] = {}
     try:
-        outcome = play(timeline, clip_for, keys=keys, status=PlainStatus(sys.stderr))
+        outcome = play_routine(
+            routine,
+            PlanOptions(pace=spec.get("pace", 1.0)),
+            commands=keys,
+            speech=speech,
+            status=PlainStatus(sys.stderr),
+        )
         result.update(
             status=outcome.status,
             origin=outcome.origin,
-            onsets=[[o.index, o.due, o.at] for o in outcome.onsets],
+            onsets=[[o.event.text, o.due, o.at] for o in outcome.onsets],
         )
     except VoiceguideError as exc:
         result.update(error=str(exc), exit_code=exc.exit_code)
-    result.update(seconds=time.monotonic() - started, clip_calls=len(calls))
+    result.update(seconds=time.monotonic() - started, clip_calls=len(speech.calls))
     if capture is not None:
         time.sleep(0.3)  # the last clip's bytes are still being written by ALSA's thread
         capture.stop()

@@ -61,8 +61,8 @@ def test_dry_run_prints_each_event_at_its_time(tiny: Path) -> None:
     result = CliRunner().invoke(main, ["play", str(tiny), "--dry-run", "--no-keys", "--from", "2"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "00:00.0  Relax  Relax your shoulders."
-    assert lines[1].startswith("00:01.") and lines[1].endswith("Relax  (wait 1.0 s)")
+    assert lines[0] == "00:00.000  Relax  Relax your shoulders."
+    assert lines[1].startswith("00:01.") and lines[1].endswith("Relax  (silence 1.000 s)")
     assert lines[-1].startswith("finished after 0:0")
 
 
@@ -94,7 +94,10 @@ def test_play_sends_every_cue_byte_exact_to_the_device(tiny: Path, tmp_path: Pat
     capture.stop()
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert [line[9:] for line in lines[:2]] == ["Breathe  Breathe in.", "Breathe  (wait 1.0 s)"]
+    assert [line[11:] for line in lines[:2]] == [
+        "Breathe  Breathe in.",
+        "Breathe  (silence 1.000 s)",
+    ]
     assert lines[-1].startswith("finished after 0:0")
     # The clips the command synthesized are in the (per-test) cache: make them again here.
     cues = speech_cues(resolve_routine(str(tiny)), PlanOptions())

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from voiceguide.keys import TerminalKeys
+from voiceguide.control.commands import Command
+from voiceguide.control.keys import TerminalKeys
 
 
 @pytest.fixture
@@ -32,13 +33,17 @@ def test_keys_are_read_without_enter_and_the_mode_is_restored(terminal: tuple[in
         assert mode[3] & termios.ISIG  # Ctrl-C still raises KeyboardInterrupt
         assert keys.wait(0.01) is None
         os.write(leader, b" ")
-        assert keys.wait(1.0) == " "
+        assert keys.wait(1.0) is Command.PAUSE
         os.write(leader, b"=")
-        assert keys.wait(1.0) == "+"  # '+' without shift
+        assert keys.wait(1.0) is Command.FASTER  # '+' without shift
+        os.write(leader, b"\r")  # Enter (the terminal turns it into a line feed)
+        assert keys.wait(1.0) is Command.READY
         os.write(leader, b"\x1b[A")  # an arrow key: not a control
         assert keys.wait(1.0) is None
         os.write(leader, b"Q")
-        assert keys.wait(1.0) == "q"
+        assert keys.wait(1.0) is Command.QUIT
+        os.write(leader, b"x")  # not a command
+        assert keys.wait(1.0) is None
     finally:
         keys.close()
         keys.close()  # twice is harmless

@@ -7,25 +7,29 @@ against the timeline `plan` and `render` build from the same lengths.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from tests.player_fixtures import (
+    SAMPLE,
+    SAMPLE_LENGTHS,
     FakeClock,
     FakeDevice,
     FakePlayback,
     RecordingStatus,
-    sample_timeline,
+    routine,
     tone_clip,
 )
+from tests.player_fixtures import FakeSpeech as LengthSpeech
 from voiceguide.errors import PlanError
-from voiceguide.live import Pcm
-from voiceguide.player import PlayResult, _Session, play_routine
+from voiceguide.player import PlayResult, play_routine
+from voiceguide.routine.builtins import resolve_routine
 from voiceguide.session import prepare_session
 from voiceguide.sound.clip import Clip
-from voiceguide.timeline import Cue, Event, Part, PlanOptions
+from voiceguide.timeline import Cue, PlanOptions
 
 STEPS = 12
 ROUTINE = (
@@ -96,8 +100,9 @@ def routine_path(tmp_path: Path) -> Path:
     return path
 
 
-def timings(result: PlayResult) -> list[tuple[int, float]]:
-    return [(o.index, o.due - result.origin) for o in result.onsets]
+def timings(result: PlayResult) -> list[tuple[tuple[int, int], float]]:
+    """(position, due time from the start) of every sound sent."""
+    return [(o.event.position, o.due - result.origin) for o in result.onsets]
 
 
 def test_first_cue_plays_before_later_cues_are_made_and_the_schedule_is_the_plan(
@@ -109,9 +114,8 @@ def test_first_cue_plays_before_later_cues_are_made_and_the_schedule_is_the_plan
     status = RecordingStatus()
     warnings: list[str] = []
     result = play_routine(
-        str(routine_path),
+        resolve_routine(str(routine_path)),
         PlanOptions(),
-        use_keys=False,
         speech=speech,
         device=device,
         clock=clock,
@@ -124,7 +128,7 @@ def test_first_cue_plays_before_later_cues_are_made_and_the_schedule_is_the_plan
     assert len(speech.made) > STEPS  # every distinct text, made after the first sound
     # Every sound at exactly the time of the timeline built up front from the same lengths.
     planned = prepare_session(str(routine_path), PlanOptions(), FakeSpeech()).timeline
-    audible = [(j, e) for j, e in enumerate(planned.events) if e.kind != "silence"]
+    audible = [(e.position, e) for e in planned.events if e.sounds]
     assert [j for j, _ in timings(result)] == [j for j, _ in audible]
     for (_, due), (_, event) in zip(timings(result), audible, strict=True):
         assert due == pytest.approx(event.start, abs=1e-9)
@@ -145,10 +149,9 @@ def test_first_cue_plays_before_later_cues_are_made_and_the_schedule_is_the_plan
 def test_from_a_step_plays_its_first_cue_first(routine_path: Path) -> None:
     clock = FakeClock()
     result = play_routine(
-        str(routine_path),
+        resolve_routine(str(routine_path)),
         PlanOptions(),
         start_step="Point 7",
-        use_keys=False,
         speech=FakeSpeech(),
         device=FakeDevice(clock),
         clock=clock,
@@ -158,11 +161,7 @@ def test_from_a_step_plays_its_first_cue_first(routine_path: Path) -> None:
     first = next(j for j, e in enumerate(planned.events) if e.step == "Point 7")
     assert planned.events[first].text == "Press point 7 gently."
     base = planned.events[first].start
-    expected = [
-        (j, e.start - base)
-        for j, e in enumerate(planned.events)
-        if j >= first and e.kind != "silence"
-    ]
+    expected = [(e.position, e.start - base) for e in planned.events[first:] if e.sounds]
     assert [j for j, _ in timings(result)] == [j for j, _ in expected]
     for (_, due), (_, start) in zip(timings(result), expected, strict=True):
         assert due == pytest.approx(start, abs=1e-9)
@@ -176,9 +175,8 @@ def test_a_plan_error_found_while_playing_stops_the_session(tmp_path: Path) -> N
     device = FakeDevice(clock)
     with pytest.raises(PlanError, match="step 'Point 8' speaks for"):
         play_routine(
-            str(path),
+            resolve_routine(str(path)),
             PlanOptions(),
-            use_keys=False,
             speech=FakeSpeech(),
             device=device,
             clock=clock,
@@ -186,59 +184,44 @@ def test_a_plan_error_found_while_playing_stops_the_session(tmp_path: Path) -> N
         )
 
 
-class DelayedSource:
-    """A planned timeline whose events from `held` on appear only at clock time `release`
-    (as if their clips took that long); waiting for them moves the fake clock."""
+class LateSpeech(LengthSpeech):
+    """Makes "Roll left" (due at 14.5 s) only once the player waits for it, and as if that
+    took until 15.0 s on the session's clock: a clip that comes after its time."""
 
-    def __init__(self, clock: FakeClock, held: int, release: float) -> None:
-        self.timeline = sample_timeline()
-        self.clock, self.held, self.release = clock, held, release
-        self.parts: tuple[Part, ...] = self.timeline.parts
-        self.pace = self.timeline.pace
-        self.rep_totals: dict[int, int] = {1: 2}
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(SAMPLE_LENGTHS)
+        self.clock = clock
+        self.start = clock.t  # the fake clock does not move before the first sound
 
-    @property
-    def events(self) -> Sequence[Event]:
-        known = len(self.timeline.events) if self.clock.t >= self.release else self.held
-        return self.timeline.events[:known]
+        self.delayed = False
 
-    @property
-    def done(self) -> bool:
-        return self.clock.t >= self.release
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def wait(self, count: int, timeout: float) -> None:
-        self.clock.sleep(timeout)
-
-    def check(self) -> None:
-        pass
-
-    def pcm(self, cue: Cue) -> Pcm:
-        return tone_clip(cue).to_int16().tobytes(), 22050
-
-    def estimated_end(self) -> float:
-        return self.timeline.total
+    def clip(self, cue: Cue) -> Clip:
+        if cue.text == "Roll left" and not self.delayed:
+            self.delayed = True
+            # Wait (real time) until the player has reached the gap before it (12.5 s).
+            deadline = time.monotonic() + 10
+            while self.clock.t < self.start + 12.5 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.05)  # the player is now waiting for this clip
+            self.clock.t = self.start + 15.0
+        return super().clip(cue)
 
 
 def test_a_cue_not_ready_in_time_is_played_late_never_early_and_the_rest_follows() -> None:
     clock = FakeClock()
-    # Event 9 ("Roll left", due at 13.0) is known only from 13.4 s.
-    source = DelayedSource(clock, held=9, release=clock.t + 13.4)
     status = RecordingStatus()
-    session = _Session(
-        source, device=FakeDevice(clock), clock=clock, keys=None, status=status, synthesize=True
+    result = play_routine(
+        routine(SAMPLE),
+        PlanOptions(),
+        speech=LateSpeech(clock),
+        device=FakeDevice(clock),
+        clock=clock,
+        status=status,
     )
-    result = session.run()
-    times = {o.index: o.at - result.origin for o in result.onsets}
-    assert times[8] == pytest.approx(12.5)
-    late = times[9] - 13.0
-    assert 0.4 <= late <= 0.4 + 0.25  # when it came (polled every 0.25 s), not before
-    assert times[11] - times[9] == pytest.approx(6.0)  # the rest keeps its spacing
-    assert times[13] - times[9] == pytest.approx(12.0)
+    times = {o.event.text: o.at - result.origin for o in result.onsets}
+    assert times["rep 2"] == pytest.approx(10.0)
+    assert times["Roll left"] == pytest.approx(15.0)  # when it came, not before
+    assert times["Roll right"] - times["Roll left"] == pytest.approx(8.0)  # spacing kept
+    assert times["Done"] - times["Roll left"] == pytest.approx(16.0)
     assert all(o.at >= o.due for o in result.onsets)
-    assert status.notices == [f"speech late by {late:.2f} s"]
+    assert status.notices == ["speech late by 0.50 s"]

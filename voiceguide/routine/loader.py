@@ -724,4 +724,5 @@ def _expected(f: Field) -> str:
         "number": "a number",
         "integer": "a whole number",
         "boolean": "true or false",
+        "wait": "true, false or a duration",
     }.get(f.kind, "text")
