@@ -44,7 +44,9 @@ def assert_honest(cold: Timeline, exact: Timeline, warm: Timeline) -> None:
     # Warm: every clip is cached, so the estimate is the exact plan, event by event.
     assert not warm.estimated
     assert warm.total == pytest.approx(exact.total, abs=1e-3)
-    assert [e.start for e in warm.events] == pytest.approx([e.start for e in exact.events], abs=1e-3)
+    assert [e.start for e in warm.events] == pytest.approx(
+        [e.start for e in exact.events], abs=1e-3
+    )
 
 
 @pytest.mark.parametrize("name", builtin_names())

@@ -30,11 +30,29 @@ _CONSONANT = re.compile(r"[bcdfghjklmnpqrstvwxzçñß]")
 # A pause inside a clip: trailing punctuation is trimmed away with the clip's silence.
 _PAUSE = re.compile(r"[,;:\u2013\u2014()]+(?=.*\w)")
 _BREAK = re.compile(r"(?:[.!?\u2026]+)(?=\s+\S*\w)")
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def text_features(text: str) -> tuple[float, ...]:
