@@ -248,7 +248,9 @@ def plan(routine: str, run: Run, as_json: bool, estimate: bool) -> None:
     from voiceguide.session import estimate_session, prepare_session
 
     if estimate:
-        timeline = estimate_session(routine, run.options)[1]
+        timeline = estimate_session(
+            routine, run.options, cache_dir=run.cache_dir, use_cache=run.use_cache
+        )[1]
     else:
         with run.synthesizer() as speech:
             timeline = prepare_session(routine, run.options, speech).timeline

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from voiceguide.errors import RoutineError, UnknownVoice
 from voiceguide.routine.builtins import resolve_routine
@@ -23,9 +24,11 @@ from voiceguide.timeline import (
     PlanOptions,
     Timeline,
     build_timeline,
-    estimate_length,
     speech_cues,
 )
+
+if TYPE_CHECKING:
+    from voiceguide.speech.estimate import SpeechLengths
 
 DEFAULT_RATE = 22050  # eSpeak NG's rate; used only when a routine speaks no cue at all
 
@@ -118,7 +121,50 @@ def check_voices(routine: Routine, cues: Iterable[Cue], speech: SpeechSource) ->
         raise
 
 
-def estimate_session(ref: str | Routine, options: PlanOptions) -> tuple[Routine, Timeline]:
-    """The routine and a timeline with speech lengths estimated from text (no synthesis)."""
+def estimate_session(
+    ref: str | Routine,
+    options: PlanOptions,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+) -> tuple[Routine, Timeline]:
+    """The routine and its timeline with no synthesis: a speech cue whose clip is in the
+    cache (`cache_dir`, default the user cache) lasts exactly that clip, any other its
+    engine's calibrated estimate. `estimated` is false only when every cue was cached."""
+    from voiceguide.speech.cache import ClipCache
+    from voiceguide.speech.estimate import SpeechLengths
+    from voiceguide.speech.synth import default_cache_dir
+
     routine = resolve_routine(ref) if isinstance(ref, str) else ref
-    return routine, build_timeline(routine, options, estimate_length, estimated=True)
+    # Read only: an estimate never creates the cache folder or writes to it.
+    cache = ClipCache(cache_dir or default_cache_dir()) if use_cache else None
+    speech = SpeechLengths(cache)
+    try:
+        spoken = [c for c in speech_cues(routine, options) if c.kind == "speech"]
+        # The rate prepare_session lays out at: the first speech clip's.
+        rate = (speech.native_rate(spoken[0]) if spoken else None) or DEFAULT_RATE
+        lengths = EstimatedLengths(speech, rate)
+        timeline = build_timeline(routine, options, lengths)
+    finally:
+        speech.close()
+    return routine, replace(timeline, estimated=speech.estimated > 0)
+
+
+class EstimatedLengths:
+    """The timeline's length function for an estimate: tones exact at the session's rate,
+    speech from `SpeechLengths`; each distinct cue measured once."""
+
+    def __init__(self, speech: SpeechLengths, rate: int):
+        self._speech = speech
+        self.rate = rate
+        self._seconds: dict[Cue, float] = {}
+
+    def __call__(self, cue: Cue) -> float:
+        seconds = self._seconds.get(cue)
+        if seconds is None:
+            if cue.kind == "tone":
+                seconds = tone_clip(cue.text, self.rate).duration
+            else:
+                seconds = self._speech.seconds(cue, self.rate)
+            self._seconds[cue] = seconds
+        return seconds

@@ -73,6 +73,25 @@ class ClipCache:
         """Whether an entry is stored (one stat, nothing read: `get` still verifies it)."""
         return self.path(key).is_file()
 
+    def frames(self, key: str) -> tuple[int, int] | None:
+        """(frames, rate) of a stored clip from its header alone, or None if absent or its
+        size disagrees with the header (estimates read many entries; `get` verifies fully)."""
+        path = self.path(key)
+        try:
+            with path.open("rb") as f:
+                header = f.read(_HEADER.size)
+                size = os.fstat(f.fileno()).st_size
+        except OSError:
+            return None
+        if len(header) < _HEADER.size:
+            return None
+        magic, digest, rate, frames, _ = _HEADER.unpack(header)
+        if magic != MAGIC or digest != bytes.fromhex(key) or rate <= 0:
+            return None
+        if size != _HEADER.size + frames * 4:
+            return None
+        return int(frames), int(rate)
+
     def get(self, key: str) -> Clip | None:
         """The stored clip, or None if absent, truncated or corrupt (a bad entry is removed)."""
         path = self.path(key)

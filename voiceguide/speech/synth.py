@@ -167,16 +167,21 @@ class Synthesizer:
     def _key(self, text: str, voice: Voice) -> str | None:
         if self.cache is None:
             return None
-        engine = self.engine(voice.engine)
-        return cache_key(
-            engine.name,
-            engine.version(),
-            voice.id or "",
-            voice.rate,
-            voice.volume,
-            PROCESSING_VERSION,
-            text,
-        )
+        return clip_key(self.engine(voice.engine), text, voice)
+
+
+def clip_key(engine: Engine, text: str, voice: Voice) -> str:
+    """The cache key of `text` spoken by `voice` on `engine` (reads the engine's version,
+    which starts no worker and loads no model)."""
+    return cache_key(
+        engine.name,
+        engine.version(),
+        voice.id or "",
+        voice.rate,
+        voice.volume,
+        PROCESSING_VERSION,
+        text,
+    )
 
 
 def _identity(cue: Cue) -> tuple[str, Voice]:
