@@ -29,7 +29,7 @@ from voiceguide.errors import Interrupted, PlanError, SynthesisError
 from voiceguide.live import LiveSchedule
 from voiceguide.player import PlayResult, play_routine, play_schedule, step_part
 from voiceguide.status import PlainStatus, StatusSink, status_line
-from voiceguide.timeline import PlanOptions, sketch_timeline
+from voiceguide.timeline import PlanOptions, build_timeline, sketch_timeline
 
 
 def run(
@@ -421,3 +421,16 @@ def test_terminal_status_prints_text_and_redraws_one_line() -> None:
     assert printed == [t for t, _ in SAMPLE_AUDIBLE]
     assert "Step 2 Roll · right · 0:23 / 0:09 left · next: Outro" in text
     assert text.endswith("\r\x1b[2K")  # the status line is cleared at the end
+
+
+def test_fit_plays_the_fitted_plan_its_repetitions_and_its_pace() -> None:
+    text = SAMPLE.replace("repeat: 2", "repeat: 2-6")
+    options = PlanOptions(fit=60.0)
+    speech = FakeSpeech(SAMPLE_LENGTHS)
+    planned = build_timeline(routine(text), options, lambda cue: speech.clip(cue).duration)
+    assert "rep 6" in [e.text for e in planned.events]  # fit chose more repetitions
+    result, _, _, _ = run(text=text, options=options, speech=FakeSpeech(SAMPLE_LENGTHS))
+    expected = [(e.text, round(e.start, 6)) for e in planned.events if e.sounds]
+    assert played(result) == expected
+    assert result.elapsed == pytest.approx(60.0)
+    assert result.pace == pytest.approx(planned.pace)

@@ -158,7 +158,8 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--fit",
         type=DurationType(),
         default=None,
-        help="Choose the pace so the routine lasts exactly this long (e.g. 12m).",
+        help="Make the routine last exactly this long (e.g. 12m): repetitions within their "
+        "ranges first, then the pace.",
     )
     @click.option(
         "--cache-dir",

@@ -105,8 +105,8 @@ def prepare_session(
     rate = sample_rate or (speech.clip(spoken[0]).rate if spoken else DEFAULT_RATE)
     clips = CueClips(speech.clip, rate)
     timeline = build_timeline(routine, options, clips.length)
-    laid_out = replace(options, fit=None, pace=timeline.pace / routine.pace)
-    return Session(routine, timeline, clips, rate, laid_out)
+    assert timeline.options is not None
+    return Session(routine, timeline, clips, rate, timeline.options)
 
 
 def check_voices(routine: Routine, cues: Iterable[Cue], speech: SpeechSource) -> None:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Literal
 
 from voiceguide.cue import Cue
-from voiceguide.errors import LimitError, LocatedPlanError, PlanError, Problem
+from voiceguide.errors import LimitError, LocatedPlanError, Problem
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
 from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS, WAIT_DEFAULT_SECONDS
 from voiceguide.routine.templates import fill
+from voiceguide.timeline.fit import Measure, choose_reps, pace_warnings, solve_pace
 
 EventKind = Literal["speech", "silence", "tone", "wait"]
 PartKind = Literal["intro", "step", "outro"]
@@ -26,6 +28,10 @@ Overrun = Literal["raise", "stop", "continue"]
 
 # Length in seconds of a cue's (trimmed) audio.
 LengthFn = Callable[[Cue], float]
+
+# Repetitions of the repeating steps: `--reps` (a count for every step, or each range's low
+# or high end), or a count per step name as --fit chooses them; None: each range's low end.
+Reps = int | Literal["min", "max"] | Mapping[str, int] | None
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class PlanOptions:
     """Per-run adjustments shared by plan, render and play."""
 
     pace: float = 1.0
-    reps: int | Literal["min", "max"] | None = None
+    reps: Reps = None
     fit: float | None = None  # target total in seconds
     wait: float = WAIT_DEFAULT_SECONDS  # length of a `wait: true` where nothing can end it
     defaults: VoiceSpec = field(default_factory=VoiceSpec)  # from the user's config
@@ -98,6 +104,9 @@ class Timeline:
     total: float
     estimated: bool = False
     warnings: tuple[str, ...] = ()
+    # What it was laid out with, as plain options: a fit's repetitions and pace, no target.
+    # Laying the rest out again live (timeline.schedule) starts from these.
+    options: PlanOptions | None = None
 
     def to_json(self) -> dict[str, object]:
         """The plan JSON: times in seconds, events contiguous from 0 to total."""
@@ -144,13 +153,16 @@ def _seconds(t: float) -> float:
 # Building
 
 
-def effective_reps(step: Step, reps: int | Literal["min", "max"] | None) -> int:
-    """Repetitions of a step under `--reps` (steps that do not repeat stay at one pass)."""
+def effective_reps(step: Step, reps: Reps) -> int:
+    """Repetitions of a step under `--reps` or the counts --fit chose (a step they do not
+    name takes its range's low end); steps that do not repeat stay at one pass."""
     if not step.repeats:
         return 0
     low, high = step.repeat or (1, 1)
     if reps == "max":
         return high
+    if isinstance(reps, Mapping):
+        return reps.get(step.name, low)
     if reps is None or reps == "min":
         return low
     return reps
@@ -296,6 +308,7 @@ def _values(
 def speech_cues(routine: Routine, options: PlanOptions) -> list[Cue]:
     """Every distinct cue the routine will sound, in order of first use (for synthesis)."""
     check_size(routine, options, estimate_length)
+    options = _fit_reps(routine, options)
     seen: dict[Cue, None] = {}
     pace = base_pace(routine, options)
     layout = _Layout(routine, options, pace, _collect_length(seen), emit=False)
@@ -322,7 +335,8 @@ def build_timeline(
     estimated: bool = False,
     on_event: Callable[[Event], None] | None = None,
 ) -> Timeline:
-    """The timeline of a routine: every event with exact start and end times.
+    """The timeline of a routine: every event with exact start and end times. With --fit,
+    repetitions and then the pace are chosen (fit.py) so it lasts the target exactly.
 
     `on_event` sees each event as soon as it is placed, in order (without --fit, an event's
     times depend only on the lengths before it), so a player can start before the last
@@ -330,8 +344,13 @@ def build_timeline(
     """
     check_size(routine, options, length)
     pace = base_pace(routine, options)
+    warnings: tuple[str, ...] = ()
     if options.fit is not None:
-        pace = _fit_pace(routine, options, length, options.fit)
+        target = options.fit
+        options = _fit_reps(routine, options)
+        pace = solve_pace(lambda p: _measure(routine, options, length, p), target, pace)
+        # A step's `duration` too short for its speech at this pace raises in the run below.
+        warnings = pace_warnings(pace, target)
     layout = _Layout(routine, options, pace, length, emit=True, on_event=on_event)
     layout.run()
     total = layout.t
@@ -359,7 +378,8 @@ def build_timeline(
         pace=pace,
         total=total,
         estimated=estimated,
-        warnings=tuple(dict.fromkeys(layout.warnings)),
+        warnings=tuple(dict.fromkeys(warnings + tuple(layout.warnings))),
+        options=replace(options, fit=None, pace=pace / routine.pace),
     )
 
 
@@ -387,47 +407,44 @@ def _collect_length(seen: dict[Cue, None]) -> LengthFn:
     return length
 
 
-def _fit_pace(routine: Routine, options: PlanOptions, length: LengthFn, target: float) -> float:
-    """The pace at which the routine lasts `target` seconds.
+def _fit_reps(routine: Routine, options: PlanOptions) -> PlanOptions:
+    """Under --fit without --reps: the options with the repetitions `choose_reps` finds
+    closest to the target at the routine's own pace.
 
-    The total is (fixed speech) + (written silences) / pace, where which parts count as
-    fixed changes only where a slot's text outgrows its slot; iterating that linear model
-    converges in a few rounds, bisection covers the rest.
+    Only ranged steps without `duration` grow (a `duration` pass lasts the same whatever
+    its count). Lengths are estimated: plan, render and play then choose alike, the cues
+    synthesized are the cues laid out, and no candidate's texts ('{rep} of {reps}') are
+    synthesized only to be measured.
     """
-    limit = _Layout(routine, options, math.inf, length, emit=False)
-    limit.run(overrun="stop")
-    if target <= limit.fixed + 1e-9:
-        raise PlanError(
-            f"cannot fit into {format_duration(target)}: speech alone lasts "
-            f"{format_duration(limit.fixed)}"
-        )
-
-    def measure(pace: float) -> _Layout:
-        layout = _Layout(routine, options, pace, length, emit=False)
-        layout.run(overrun="stop")
-        return layout
-
+    if options.fit is None or options.reps is not None:
+        return options
+    ranged = [
+        (step.name, step.repeat)
+        for step in routine.steps
+        if step.repeat is not None and step.repeat[0] < step.repeat[1] and step.duration is None
+    ]
+    if not ranged:
+        return options
+    names = [name for name, _ in ranged]
     pace = base_pace(routine, options)
-    for _ in range(60):
-        layout = measure(pace)
-        if layout.scaled <= 0:
-            raise PlanError("cannot fit: the routine has no silences to stretch")
-        new = layout.scaled / (target - layout.fixed)
-        if abs(new - pace) <= 1e-13 * pace:
-            pace = new
-            break
-        pace = new
-    else:
-        low, high = 1e-6, 1e6
-        for _ in range(200):
-            mid = math.sqrt(low * high)
-            if measure(mid).t > target:
-                low = mid
-            else:
-                high = mid
-        pace = math.sqrt(low * high)
-    # A step's `duration` too short for its speech at this pace raises in the caller's run.
-    return pace
+
+    def with_counts(counts: tuple[int, ...]) -> PlanOptions:
+        return replace(options, reps=MappingProxyType(dict(zip(names, counts))))
+
+    def total(counts: tuple[int, ...]) -> float:
+        try:
+            return _measure(routine, with_counts(counts), estimate_length, pace).total
+        except LimitError:
+            return math.inf  # more repetitions only add events and time
+
+    return with_counts(choose_reps([r for _, r in ranged], total, options.fit))
+
+
+def _measure(routine: Routine, options: PlanOptions, length: LengthFn, pace: float) -> Measure:
+    """The routine's length at `pace`, a pass that outgrows its `duration` left long."""
+    layout = _Layout(routine, options, pace, length, emit=False)
+    layout.run(overrun="stop")
+    return Measure(layout.t, layout.fixed, layout.scaled)
 
 
 class _Layout:
