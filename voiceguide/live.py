@@ -17,7 +17,8 @@ from voiceguide.cue import Cue
 from voiceguide.routine.models import Routine
 from voiceguide.session import DEFAULT_RATE, CueClips, SpeechSource, check_voices
 from voiceguide.sound.clip import Clip
-from voiceguide.timeline import Event, Part, PlanOptions, sketch_timeline
+from voiceguide.speech.estimate import model_seconds
+from voiceguide.timeline import Event, Part, PlanOptions, estimate_length, sketch_timeline
 from voiceguide.timeline.layout import Overrun, Position
 from voiceguide.timeline.schedule import Rest, offset_for, progress_of
 
@@ -31,6 +32,12 @@ _LIVE_CHUNK_MAX = 16
 def audible(event: Event) -> bool:
     """Whether the event sends a sound to the device (speech or a tone)."""
     return event.sounds and event.cue is not None
+
+
+def _modelled_length(cue: Cue) -> float:
+    if cue.kind == "speech" and cue.voice is not None:
+        return model_seconds(cue.text, cue.voice)
+    return estimate_length(cue)
 
 
 class _Stopped(Exception):
@@ -73,7 +80,8 @@ class LiveSchedule:
         self.routine, self.options, self.speech = routine, options, speech
         self.sample_rate, self.make_pcm, self.warn = sample_rate, make_pcm, warn
         self.pace = pace
-        self.sketch = sketch_timeline(routine, options)
+        # The remaining time shown before every clip is made: the engines' calibrated model.
+        self.sketch = sketch_timeline(routine, options, _modelled_length)
         # Voices now, in this thread: an unknown one is an error before any sound.
         check_voices(routine, (e.cue for e in self.sketch.events if e.cue is not None), speech)
         self.parts: tuple[Part, ...] = self.sketch.parts

@@ -2,7 +2,7 @@
 
 One path for `plan`, `render` and `play`: load the routine, synthesize its distinct cues
 (cache first), build the timeline from the real clip lengths at the output rate. `play`
-builds the same timeline on a background thread while it plays (`live.LiveTimeline`).
+lays the same timeline out on a background thread while it plays (`live.LiveSchedule`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class CueClips:
         self._speech = speech
         self.rate = rate
         self._clips: dict[Cue, Clip] = {}
-        self._lock = threading.Lock()  # the player calls it from its prefetch thread too
+        self._lock = threading.Lock()  # the live layout thread calls it too
 
     def __call__(self, cue: Cue) -> Clip:
         with self._lock:

@@ -383,11 +383,13 @@ def build_timeline(
     )
 
 
-def sketch_timeline(routine: Routine, options: PlanOptions) -> Timeline:
+def sketch_timeline(
+    routine: Routine, options: PlanOptions, length: LengthFn = estimate_length
+) -> Timeline:
     """Parts, repetitions and a rough total from estimated lengths (no --fit), never refused
     for speech outgrowing a step's `duration`: what a player shows before real lengths come."""
     check_size(routine, options, estimate_length)
-    layout = _Layout(routine, options, base_pace(routine, options), estimate_length, emit=True)
+    layout = _Layout(routine, options, base_pace(routine, options), length, emit=True)
     layout.run(overrun="continue")
     return Timeline(
         title=routine.title,
