@@ -22,6 +22,7 @@ from voiceguide.errors import Interrupted, PlanError, Terminated
 from voiceguide.keys import KeySource, TerminalKeys, terminal_keys_available
 from voiceguide.live import EventSource, LiveTimeline, Pcm, PlannedEvents, audible
 from voiceguide.prefetch import ClipFor
+from voiceguide.routine.models import Routine
 from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
 from voiceguide.status import Progress, StatusSink, default_status
@@ -117,7 +118,7 @@ def _run(
 
 
 def play_routine(
-    ref: str,
+    ref: str | Routine,
     options: PlanOptions,
     *,
     start_step: str | None = None,
