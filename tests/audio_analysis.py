@@ -26,7 +26,7 @@ RATE = 22050  # eSpeak NG's native rate
 
 @cache
 def speech_clip(text: str, rate: int = RATE, wpm: int = 175) -> Clip:
-    """`text` spoken by the espeak-ng command (deterministic, unlike pyttsx3: NOTES.md),
+    """`text` spoken by the espeak-ng command (deterministic, unlike pyttsx3),
     with leading and trailing near-silence trimmed as the speech layer does."""
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "clip.wav"

@@ -1,13 +1,18 @@
-"""The README's format reference and examples are real: they pass `check` and `--help`."""
+"""The README's format reference and examples are real: they pass `check` and `--help`, and
+the Python example runs."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+import soundfile
 import yaml
 from click.testing import CliRunner
 
+import voiceguide
+from tests.player_fixtures import FakeClock, RecordingStatus
 from voiceguide.cli import main
 from voiceguide.routine import spec
 
@@ -50,3 +55,32 @@ def test_every_command_has_help():
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0
         assert command.help.split("\n")[0][:30] in result.output
+
+
+def python_blocks(section: str) -> list[str]:
+    """The ```python blocks of one `## ` section of the README."""
+    body = README.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run as written, in an empty folder; only `play` is given a fake clock and no sound."""
+    blocks = python_blocks("Use from Python")
+    assert blocks
+    real_play = voiceguide.play
+    status = RecordingStatus()
+
+    def play(*args: object, **keywords: object) -> object:
+        return real_play(*args, **keywords, dry_run=True, clock=FakeClock(), status=status)
+
+    monkeypatch.setattr(voiceguide, "play", play)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile("\n".join(blocks), "README.md", "exec"), namespace)
+    mp3 = soundfile.info(str(tmp_path / "massage.mp3"))
+    assert mp3.duration > 60
+    assert (tmp_path / "massage.vtt").read_text().startswith("WEBVTT")
+    flac = soundfile.info(str(tmp_path / "breaths.flac"))
+    assert flac.samplerate == 24000
+    assert (tmp_path / "tracks" / "playlist.m3u8").is_file()
+    assert status.events and status.events[0].event.step == "Chin"

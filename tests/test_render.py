@@ -26,7 +26,7 @@ from tests.audio_analysis import (
 )
 from voiceguide.export.tags import Chapter, Tags
 from voiceguide.export.writers import open_writer
-from voiceguide.render import render
+from voiceguide.rendering import render
 
 FORMATS = ["wav", "flac", "ogg", "mp3"]
 TITLES = ["Cleanse", "Under-eye roll (left)", "Under-eye roll (right)"]

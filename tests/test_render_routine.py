@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from tests.audio_analysis import EspeakSpeech, chapter_titles, onsets, read_pcm
 from voiceguide.cli import main
-from voiceguide.render import render_routine
+from voiceguide.rendering import render_routine
 from voiceguide.session import CueClips
 from voiceguide.timeline import PlanOptions
 

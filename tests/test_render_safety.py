@@ -10,7 +10,7 @@ import pytest
 
 from tests.audio_analysis import RATE, clip_source, read_pcm, sample_routine
 from voiceguide.errors import OutputError, SynthesisError
-from voiceguide.render import render
+from voiceguide.rendering import render
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.timeline import Cue, Event, Part, Timeline

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.audio_analysis import RATE, clip_source, read_pcm, sample_routine
-from voiceguide.render import render
+from voiceguide.rendering import render
 
 NAMES = [
     "01-cleanse",

@@ -28,7 +28,7 @@ from click.testing import CliRunner, Result
 from voiceguide import cli
 from voiceguide.cli import main
 from voiceguide.errors import OutputError
-from voiceguide.render import render_routine
+from voiceguide.rendering import render_routine
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine

@@ -4,39 +4,40 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import json
-import math
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from voiceguide import __version__
-from voiceguide.errors import RoutineError, Terminated, VoiceguideError, one_line
-from voiceguide.routine.durations import format_duration, parse_duration
-from voiceguide.routine.models import VoiceSpec
+from voiceguide import __version__, api
+from voiceguide.api import Run
+from voiceguide.errors import LocatedError, OptionError, Terminated, VoiceguideError, one_line
+from voiceguide.routine.durations import format_duration
+from voiceguide.routine.spec import MAX_PACE, MAX_RATE, MIN_RATE
 from voiceguide.timeline import PlanOptions, Timeline
 
 if TYPE_CHECKING:
     from voiceguide.speech.base import VoiceInfo
-    from voiceguide.speech.synth import Synthesizer
+
+__all__ = ["Run", "main", "report"]
 
 # -- error mapping -------------------------------------------------------------
 
 
 def report(error: VoiceguideError) -> None:
-    """One line per problem on stderr; never a traceback."""
-    if isinstance(error, RoutineError):
+    """One line per problem on stderr (`PATH:LINE:COL: error: ...` when located); never a
+    traceback."""
+    if isinstance(error, LocatedError):
         for problem in error.problems:
             click.echo(str(problem), err=True)
     else:
-        message = one_line(str(error))
-        click.echo(message if ": error: " in message else f"error: {message}", err=True)
+        click.echo(f"error: {one_line(str(error))}", err=True)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -67,99 +68,71 @@ class _Group(click.Group):
 # -- option types --------------------------------------------------------------
 
 
-class DurationType(click.ParamType):
-    name = "duration"
+class Checked(click.ParamType):
+    """Text converted by click's `base` type, then checked by the API's check for the same
+    option: one rule, and one message, for the command line and for Python callers."""
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
+    def __init__(self, base: click.ParamType, check: Callable[[Any], Any], name: str = ""):
+        self.base = base
+        self.check = check
+        self.name = name or base.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
-            seconds = parse_duration(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-        if seconds <= 0:
-            self.fail("must be longer than zero", param, ctx)
-        return seconds
+            return self.check(self.base.convert(value, param, ctx))
+        except OptionError as error:
+            self.fail(error.explain(flag), param, ctx)
 
 
-class PaceType(click.FloatRange):
-    """A pace: a finite number above 0 (FloatRange alone lets "nan" through)."""
-
-    def __init__(self) -> None:
-        super().__init__(min=0, min_open=True, max=100)
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if math.isnan(number):
-            self.fail("must be a number above 0", param, ctx)
-        return number
+def flag(keyword: str) -> str:
+    """The command-line spelling of an API keyword: `cache_dir` -> `--cache-dir`."""
+    return "--" + keyword.replace("_", "-")
 
 
-class RepsType(click.ParamType):
-    name = "N|min|max"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, int) or value in ("min", "max"):
-            return value
-        text = str(value).strip().lower()
-        if text in ("min", "max"):
-            return text
-        if text.isdigit() and 1 <= int(text) <= 10_000:
-            return int(text)
-        self.fail(f"{value!r} is not a whole number from 1 to 10000, 'min' or 'max'", param, ctx)
+# The keywords of `api.plan_options` that the shared options below set (all but config).
+_PLAN_KEYWORDS = set(inspect.signature(api.plan_options).parameters) - {"config"}
 
 
-@dataclass(frozen=True)
-class Run:
-    """What the shared options decided: plan options, where clips are cached, config."""
-
-    options: PlanOptions
-    cache_dir: Path | None = None
-    use_cache: bool = True
-    output_dir: Path | None = None
-
-    def synthesizer(self) -> Synthesizer:
-        """A speech synthesizer with this run's cache settings (close it, or use `with`)."""
-        from voiceguide.speech.synth import Synthesizer
-
-        return Synthesizer(cache_dir=self.cache_dir, use_cache=self.use_cache)
-
-
-def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options shared by plan, render and play, collected into `run: Run`.
+def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options shared by plan, render and play, collected by `api.plan_options` into
+    `run: Run`. Each option's destination is its `plan_options` keyword.
 
     Voice settings resolve, lowest first: built-in defaults, the user's config file, the
     routine, the step, these options."""
 
     @click.option(
         "--pace",
-        type=PaceType(),
+        type=Checked(click.FLOAT, api.check_pace),
         default=1.0,
         show_default=True,
-        help="Multiply the routine's pace: 2 halves every silence.",
+        help=f"Multiply the routine's pace: 2 halves every silence (at most {MAX_PACE}).",
     )
     @click.option(
         "--reps",
-        type=RepsType(),
+        type=Checked(click.STRING, api.check_reps, "N|min|max"),
         default=None,
         help="Repetitions of every repeating step: a number, or min/max of each range.",
     )
     @click.option(
         "--rate",
-        type=click.IntRange(40, 600),
+        type=Checked(click.INT, api.check_rate),
         default=None,
-        help="Speech rate in words per minute (overrides the routine).",
+        help=f"Speech rate in words per minute, {MIN_RATE}-{MAX_RATE} (overrides the routine).",
     )
-    @click.option("--voice", "voice_id", default=None, help="Voice id (see `voiceguide voices`).")
+    @click.option("--voice", default=None, help="Voice id (see `voiceguide voices`).")
     @click.option("--engine", default=None, help="Speech engine: pyttsx3 or piper.")
     @click.option(
         "--fit",
-        type=DurationType(),
+        type=Checked(click.STRING, api.check_fit, "duration"),
         default=None,
-        help="Make the routine last exactly this long (e.g. 12m): repetitions within their "
-        "ranges first, then the pace.",
+        help="Choose the pace so the routine lasts exactly this long (e.g. 12m).",
+    )
+    @click.option(
+        "--wait",
+        type=Checked(click.STRING, api.check_wait, "duration"),
+        default=None,
+        help="Length of every `wait: true` where nobody can end it: in a file, or when "
+        "playing without keys [default: 10s].",
     )
     @click.option(
         "--cache-dir",
@@ -168,46 +141,29 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Folder for synthesized clips [default: the user cache folder].",
     )
     @click.option(
-        "--wait",
-        "wait_seconds",
-        type=DurationType(),
-        default=None,
-        help="Length of every `wait: true` where nobody can end it: in a file, or when "
-        "playing without keys [default: 10s].",
+        "--no-cache",
+        "use_cache",
+        is_flag=True,
+        flag_value=False,
+        default=True,
+        help="Synthesize every clip afresh; keep nothing.",
     )
-    @click.option("--no-cache", is_flag=True, help="Synthesize every clip afresh; keep nothing.")
     @functools.wraps(command)
-    def wrapper(
-        *args: Any,
-        pace: float,
-        reps: Any,
-        rate: int | None,
-        voice_id: str | None,
-        engine: str | None,
-        fit: float | None,
-        cache_dir: Path | None,
-        wait_seconds: float | None,
-        no_cache: bool,
-        **kwargs: Any,
-    ) -> Any:
-        from voiceguide.config import load_config
-
-        if fit is not None and pace != 1.0:
-            raise click.UsageError("--fit chooses the pace itself; do not combine it with --pace")
-        config = load_config()
-        overrides = VoiceSpec(engine=engine, id=voice_id, rate=rate)
-        options = PlanOptions(
-            pace=pace, reps=reps, fit=fit, defaults=config.voice_spec(), overrides=overrides
-        )
-        if wait_seconds is not None:
-            options = replace(options, wait=wait_seconds)
-        run = Run(options, cache_dir, not no_cache, config.output_dir)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        keywords = {name: kwargs.pop(name) for name in _PLAN_KEYWORDS}
+        try:
+            run = api.plan_options(**keywords)
+        except OptionError as error:
+            raise click.UsageError(f"{flag(error.option)} {error.explain(flag)}") from None
         return command(*args, run=run, **kwargs)
 
     return wrapper
 
 
 # -- commands ------------------------------------------------------------------
+
+# `check` and `list` estimate with the built-in voice, whatever the user's config says.
+_ESTIMATE = Run(PlanOptions())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -220,12 +176,11 @@ def main() -> None:
 @click.argument("routines", nargs=-1, required=True)
 def check(routines: tuple[str, ...]) -> None:
     """Validate routine files (paths or built-in names); report every problem."""
-    from voiceguide.session import estimate_session
-
     failed = False
     for ref in routines:
         try:
-            routine, timeline = estimate_session(ref, PlanOptions())
+            routine = api.load(ref)
+            timeline = _ESTIMATE.plan(routine, estimate=True)
         except VoiceguideError as error:
             report(error)
             failed = True
@@ -237,24 +192,16 @@ def check(routines: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("routine")
-@plan_options
+@shared_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
     "--estimate",
     is_flag=True,
-    help="Estimate speech lengths from the text instead of synthesizing (instant).",
+    help="Estimate speech lengths (cached clips exact, others from a calibrated model) instead of synthesizing.",
 )
 def plan(routine: str, run: Run, as_json: bool, estimate: bool) -> None:
     """Show every cue with its start time, and the total duration."""
-    from voiceguide.session import estimate_session, prepare_session
-
-    if estimate:
-        timeline = estimate_session(
-            routine, run.options, cache_dir=run.cache_dir, use_cache=run.use_cache
-        )[1]
-    else:
-        with run.synthesizer() as speech:
-            timeline = prepare_session(routine, run.options, speech).timeline
+    timeline = run.plan(routine, estimate=estimate)
     for warning in timeline.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -267,10 +214,10 @@ def plan(routine: str, run: Run, as_json: bool, estimate: bool) -> None:
 def list_routines() -> None:
     """List the built-in routines."""
     from voiceguide.routine.builtins import builtin_names
-    from voiceguide.session import estimate_session
 
     for name in builtin_names():
-        routine, timeline = estimate_session(name, PlanOptions())
+        routine = api.load(name)
+        timeline = _ESTIMATE.plan(routine, estimate=True)
         click.echo(f"{name:<22} {routine.title} (about {format_duration(timeline.total)})")
 
 
@@ -298,7 +245,7 @@ def schema() -> None:
 
 @main.command(name="render")
 @click.argument("routine")
-@plan_options
+@shared_options
 @click.option(
     "-o",
     "--output",
@@ -309,9 +256,10 @@ def schema() -> None:
 )
 @click.option(
     "--sample-rate",
-    type=click.IntRange(8000, 192000),
+    type=Checked(click.INT, api.check_sample_rate),
     default=None,
-    help="Sample rate in Hz [default: the voice's own].",
+    help=f"Sample rate in Hz, {api.MIN_SAMPLE_RATE}-{api.MAX_SAMPLE_RATE} "
+    "[default: the voice's own].",
 )
 @click.option(
     "--captions",
@@ -342,19 +290,14 @@ def render_command(
     quiet: bool,
 ) -> None:
     """Render ROUTINE to an audio file, with chapters, optional captions and per-step tracks."""
-    from voiceguide.render import render_routine
-
-    with _progress_bar(quiet) as progress, run.synthesizer() as speech:
-        result = render_routine(
+    with _progress_bar(quiet) as progress:
+        result = run.render(
             routine,
-            run.options,
             out,
-            speech=speech,
-            output_dir=run.output_dir,
             sample_rate=sample_rate,
             captions=captions,
-            timeline_json=timeline_json,
-            split_dir=split_dir,
+            timeline=timeline_json,
+            split=split_dir,
             progress=progress,
         )
     for warning in result.warnings:
@@ -388,7 +331,7 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
 
 @main.command(name="play")
 @click.argument("routine")
-@plan_options
+@shared_options
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step (name or number).")
 @click.option("--no-keys", is_flag=True, help="Ignore the keyboard (for use from scripts).")
 @click.option("--dry-run", is_flag=True, help="Print the events at their times; play no sound.")
@@ -398,25 +341,11 @@ def play_command(
     """Speak ROUTINE live, each cue on time. Keys: space pause/resume, n next step,
     p restart step (twice: previous), r repeat cue, + / - pace, q quit; at a wait,
     n, space or Enter go on."""
-    from voiceguide.control.keys import TerminalKeys, terminal_keys_available
-    from voiceguide.player import play_routine
-    from voiceguide.routine.builtins import resolve_routine
 
     def warn(text: str) -> None:
         click.echo(f"warning: {text}", err=True)
 
-    loaded = resolve_routine(routine)
-    keys = TerminalKeys() if not no_keys and terminal_keys_available() else None
-    with run.synthesizer() as speech:
-        result = play_routine(
-            loaded,
-            run.options,
-            start_step=from_step,
-            commands=keys,
-            dry_run=dry_run,
-            warn=warn,
-            speech=speech,
-        )
+    result = run.play(routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn)
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
 
 

@@ -6,7 +6,7 @@ import time
 from typing import Protocol
 
 # time.sleep() wakes up late by up to a few ms (more under load); sleeping until this much
-# before the target and spinning for the rest put onsets within ~0.5 ms (see NOTES.md).
+# before the target and spinning for the rest put onsets within ~0.5 ms.
 SPIN = 0.002
 
 

@@ -17,13 +17,16 @@ from typing import Any
 
 import platformdirs
 
-from voiceguide.errors import VoiceguideError
-from voiceguide.routine.models import (
+from voiceguide.errors import ConfigError, Problem
+from voiceguide.routine.models import VoiceSpec, piper_model_path
+from voiceguide.routine.spec import (
     DEFAULT_ENGINE,
     DEFAULT_RATE,
     DEFAULT_VOLUME,
-    VoiceSpec,
-    piper_model_path,
+    MAX_RATE,
+    MAX_VOLUME,
+    MIN_RATE,
+    MIN_VOLUME,
 )
 
 if sys.version_info >= (3, 11):
@@ -33,21 +36,18 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_ENV = "VOICEGUIDE_CONFIG"
 KEYS = ("engine", "voice", "rate", "volume", "output_dir")
-MIN_RATE, MAX_RATE = 40, 600  # as in the routine format and --rate
 
-EXAMPLE = """\
+EXAMPLE = f"""\
 # voiceguide configuration: every key is optional.
-engine = "piper"              # "pyttsx3" (default) or "piper"
+engine = "piper"              # "{DEFAULT_ENGINE}" (default) or "piper"
 voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voices`);
                               # a Piper model path is relative to this file
-rate = 150                    # words per minute, 40-600
-volume = 1.0                  # 0.0-1.0
+rate = {DEFAULT_RATE}                    # words per minute, {MIN_RATE}-{MAX_RATE}
+volume = {DEFAULT_VOLUME:.1f}                  # {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}
 output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
 """
 
-
-class ConfigError(VoiceguideError):
-    """The configuration file is malformed or holds a wrong value (one located line)."""
+__all__ = ["CONFIG_ENV", "KEYS", "Config", "ConfigError", "config_path", "describe", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,15 @@ def _position(text: str, key: str, at_key: bool = False) -> tuple[int, int] | No
     return line, column
 
 
-def _error(
-    path: Path, text: str, key: str | None, message: str, at_key: bool = False
-) -> ConfigError:
-    where = _position(text, key, at_key) if key else None
-    if where is None:
-        return ConfigError(f"{path}: error: {message}")
-    return ConfigError(f"{path}:{where[0]}:{where[1]}: error: {message}")
+def _error(path: Path, text: str, key: str, message: str, at_key: bool = False) -> ConfigError:
+    """`message` located at `key`'s value (or at the key itself) in the file."""
+    line, column = _position(text, key, at_key) or (0, 0)
+    return _file_error(path, message, line, column)
+
+
+def _file_error(path: Path, message: str, line: int = 0, column: int = 0) -> ConfigError:
+    """One problem in the configuration file; line 0: the whole file's."""
+    return ConfigError([Problem(str(path), line, column, message)])
 
 
 def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -162,8 +164,13 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
         volume = data["volume"]
         if isinstance(volume, bool) or not isinstance(volume, (int, float)):
             raise _error(path, text, "volume", f"volume must be a number, got {volume!r}")
-        if not 0.0 <= volume <= 1.0:
-            raise _error(path, text, "volume", f"volume must be 0.0-1.0, got {volume}")
+        if not MIN_VOLUME <= volume <= MAX_VOLUME:
+            raise _error(
+                path,
+                text,
+                "volume",
+                f"volume must be {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}, got {volume}",
+            )
         values["volume"] = float(volume)
     if "output_dir" in values:
         folder = Path(values["output_dir"]).expanduser()
@@ -175,7 +182,7 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: str | Path | None = None) -> Config:
     """Read the configuration file (default: `config_path()`); missing means empty.
 
-    A file named explicitly must exist. Errors are ConfigError lines `PATH:LINE:COL: error: ...`.
+    A file named explicitly must exist. A problem is a ConfigError holding one located Problem.
     """
     explicit = path is not None
     file = Path(path).expanduser() if path is not None else config_path()
@@ -183,14 +190,14 @@ def load_config(path: str | Path | None = None) -> Config:
         raw = file.read_bytes()
     except FileNotFoundError:
         if explicit:
-            raise ConfigError(f"{file}: error: configuration file not found") from None
+            raise _file_error(file, "configuration file not found") from None
         return Config(path=file)
     except OSError as error:
-        raise ConfigError(f"{file}: error: cannot read: {error.strerror or error}") from None
+        raise _file_error(file, f"cannot read: {error.strerror or error}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{file}: error: not UTF-8 text") from None
+        raise _file_error(file, "not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -198,19 +205,19 @@ def load_config(path: str | Path | None = None) -> Config:
     return Config(path=file, exists=True, **_check(file, text, data))
 
 
-def _toml_error(path: Path, error: Exception) -> ConfigError:
-    """tomllib's message ends with "(at line X, column Y)": move that to the front."""
+def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> ConfigError:
+    """tomllib's error as a located problem. Before Python 3.14 it has no position
+    attributes, only a message ending "(at line X, column Y)": the position is read there."""
     message = str(error)
+    line = column = 0
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
     if match:
-        line, column = match.groups()
+        line, column = int(match.group(1)), int(match.group(2))
         message = message[: match.start()]
-        message = message[:1].lower() + message[1:]
-        return ConfigError(f"{path}:{line}:{column}: error: {message}")
     match = re.search(r"\s*\(at end of document\)$", message)
     if match:
-        message = message[:1].lower() + message[1 : match.start()] + " at end of file"
-    return ConfigError(f"{path}: error: {message}")
+        message = message[: match.start()] + " at end of file"
+    return _file_error(path, message[:1].lower() + message[1:], line, column)
 
 
 def describe(config: Config) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
@@ -22,7 +23,8 @@ class VoiceguideError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One located problem in a routine file (line and column are 1-based)."""
+    """One located problem in a file: line and column are 1-based, or both 0 when the
+    problem is the whole file's (missing, not UTF-8), printed then as `PATH: error: ...`."""
 
     path: str
     line: int
@@ -34,15 +36,44 @@ class Problem:
         object.__setattr__(self, "message", one_line(self.message))
 
     def __str__(self) -> str:
+        if not self.line:
+            return f"{self.path}: error: {self.message}"
         return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
 
 
-class RoutineError(VoiceguideError):
-    """A routine file is invalid; carries every problem found in it."""
+class LocatedError(VoiceguideError):
+    """A file is invalid; `problems` holds every problem found, each located in the file."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RoutineError(LocatedError):
+    """A routine file is invalid; carries every problem found in it."""
+
+
+class ConfigError(LocatedError):
+    """The user configuration file is malformed or holds a wrong value."""
+
+
+class OptionError(VoiceguideError, ValueError):
+    """An option value that cannot be used (pace 0, reps 'lots', fit given with pace).
+
+    `option` is the keyword at fault and `reason` what is wrong with it; a reason naming
+    other options has a `{}` for each, filled from `others` as the caller spells them."""
+
+    exit_code = 2
+
+    def __init__(self, option: str, reason: str, others: tuple[str, ...] = ()):
+        self.option = option
+        self.reason = reason
+        self.others = others
+        super().__init__(f"{option}: {self.explain(str)}")
+
+    def explain(self, spell: Callable[[str], str]) -> str:
+        """The reason, each option it names spelled by `spell` (the CLI: as `--flag`)."""
+        return self.reason.format(*map(spell, self.others)) if self.others else self.reason
 
 
 class PlanError(VoiceguideError):

@@ -43,7 +43,7 @@ def clock(seconds: float, sep: str = ".") -> str:
 
 def tag_mp3(path: Path, tags: Tags) -> None:
     """ID3v2.4 title/album, and one CHAP frame per chapter listed in an ordered top-level CTOC."""
-    # ffmpeg writes CHAP but no CTOC for MP3 (NOTES.md), so the tag is built with mutagen.
+    # ffmpeg writes CHAP but no CTOC for MP3, so the tag is built with mutagen.
     id3 = _InsertionOrderID3()
     id3.add(TIT2(encoding=3, text=[tags.title]))
     if tags.album:

@@ -20,7 +20,7 @@ FORMATS = {".wav": "wav", ".flac": "flac", ".ogg": "ogg", ".mp3": "mp3"}
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 # One sf.write of ~4 M frames to Ogg Vorbis segfaulted libsndfile 1.2.2; 64 k-frame blocks
-# were fine (NOTES.md). Every writer gets blocks no larger than this.
+# were fine. Every writer gets blocks no larger than this.
 BLOCK_FRAMES = 65536
 
 # What a failing write raises: disk full, permissions, libsndfile and mutagen errors.

@@ -24,8 +24,11 @@ def builtin_path(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve_routine(ref: str) -> Routine:
-    """Load ROUTINE given on the command line: a path, or a built-in routine's name."""
+def resolve_routine(ref: str | Routine) -> Routine:
+    """Load ROUTINE given on the command line: a path, or a built-in routine's name (a
+    Routine already loaded is returned as it is)."""
+    if isinstance(ref, Routine):
+        return ref
     path = Path(ref)
     try:
         exists = path.exists()

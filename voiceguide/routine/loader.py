@@ -33,6 +33,7 @@ _SCALAR_TAGS = {_STD + t for t in ("null", "bool", "int", "float", "str", "times
 _RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _INVALID = object()
+_MIB = spec.MAX_FILE_BYTES // 2**20
 # Control characters other than tab and line break: engines speak nothing for them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -47,7 +48,7 @@ def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Ro
         size = file.stat().st_size
         if size > spec.MAX_FILE_BYTES:
             raise RoutineError(
-                [Problem(shown, 1, 1, f"file is too large ({size} bytes; the limit is 1 MiB)")]
+                [Problem(shown, 1, 1, f"file is too large ({size} bytes; the limit is {_MIB} MiB)")]
             )
         with file.open("rb") as handle:
             data = handle.read(spec.MAX_FILE_BYTES + 1)
@@ -58,7 +59,7 @@ def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Ro
             [Problem(shown, 1, 1, f"cannot read file: {exc.strerror or exc}")]
         ) from None
     if len(data) > spec.MAX_FILE_BYTES:
-        raise RoutineError([Problem(shown, 1, 1, "file is too large (the limit is 1 MiB)")])
+        raise RoutineError([Problem(shown, 1, 1, f"file is too large (the limit is {_MIB} MiB)")])
     return parse_routine(data, shown, base_dir=file.resolve().parent, name=_slug(file.stem))
 
 
@@ -581,7 +582,7 @@ class _Checker:
                     nodes["count"],
                 )
             countdown = get.get("countdown", 0)
-            hold = get.get("hold", 0.0)
+            hold = get.get("hold", spec.DEFAULT_HOLD)
             broken = {"hold", "duration"} & _written(node) - set(get)
             if countdown and not broken:
                 room = get.get("duration", hold)
@@ -611,7 +612,7 @@ class _Checker:
                     name=step_name,
                     say=tuple(t.text for t in get.get("say", ())),
                     repeat=get.get("repeat") or ((1, 1) if each is not None else None),
-                    every=get.get("every", 3.0),
+                    every=get.get("every", spec.DEFAULT_EVERY),
                     each=each.text if each is not None else None,
                     sides=sides,
                     hold=hold,
@@ -638,10 +639,10 @@ class _Checker:
             steps=tuple(steps),
             description=get.get("description", ""),
             voice=get.get("voice", VoiceSpec()),
-            pace=get.get("pace", 1.0),
-            gap=get.get("gap", 1.0),
-            breath=get.get("breath", 0.5),
-            chime=get.get("chime", "none"),
+            pace=get.get("pace", spec.DEFAULT_PACE),
+            gap=get.get("gap", spec.DEFAULT_GAP),
+            breath=get.get("breath", spec.DEFAULT_BREATH),
+            chime=get.get("chime", spec.DEFAULT_CHIME),
             vars=get.get("vars", {}),
             intro=tuple(t.text for t in get.get("intro", ())),
             outro=tuple(t.text for t in get.get("outro", ())),

@@ -7,10 +7,18 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from voiceguide.errors import Problem
+from voiceguide.routine.spec import (
+    DEFAULT_BREATH,
+    DEFAULT_CHIME,
+    DEFAULT_ENGINE,
+    DEFAULT_EVERY,
+    DEFAULT_GAP,
+    DEFAULT_HOLD,
+    DEFAULT_PACE,
+    DEFAULT_RATE,
+    DEFAULT_VOLUME,
+)
 
-DEFAULT_ENGINE = "pyttsx3"
-DEFAULT_RATE = 150
-DEFAULT_VOLUME = 1.0
 PIPER_MODEL_SUFFIX = ".onnx"
 
 
@@ -103,10 +111,10 @@ class Step:
     name: str
     say: tuple[Text, ...] = ()
     repeat: tuple[int, int] | None = None  # (low, high); None when not written
-    every: float = 3.0
+    every: float = DEFAULT_EVERY
     each: Text | None = None
     sides: tuple[str, ...] = ()
-    hold: float = 0.0
+    hold: float = DEFAULT_HOLD
     countdown: int = 0
     duration: float | None = None
     wait: Wait | None = None  # at the end of each pass
@@ -126,10 +134,10 @@ class Routine:
     steps: tuple[Step, ...]
     description: str = ""
     voice: VoiceSpec = field(default_factory=VoiceSpec)
-    pace: float = 1.0
-    gap: float = 1.0
-    breath: float = 0.5
-    chime: str = "none"  # "none", "bell", "beep", or an absolute path to a WAV file
+    pace: float = DEFAULT_PACE
+    gap: float = DEFAULT_GAP
+    breath: float = DEFAULT_BREATH
+    chime: str = DEFAULT_CHIME  # "none", "bell", "beep", or an absolute path to a WAV file
     vars: dict[str, str] = field(default_factory=dict)
     intro: tuple[Text, ...] = ()
     outro: tuple[Text, ...] = ()

@@ -27,8 +27,25 @@ Kind = Literal[
     "steps",
 ]
 
+# Defaults and limits, each written only here: the loader, the models, the config file, the
+# command line's and the Python API's checks all read them.
+DEFAULT_ENGINE = "pyttsx3"
+ENGINES = ("pyttsx3", "piper")
+DEFAULT_RATE = 150  # words per minute
+MIN_RATE, MAX_RATE = 40, 600
+DEFAULT_VOLUME = 1.0
+MIN_VOLUME, MAX_VOLUME = 0.0, 1.0
+DEFAULT_PACE = 1.0
+MAX_PACE = 100  # a routine's pace, and the command line's --pace that multiplies it
+DEFAULT_GAP = 1.0  # seconds
+DEFAULT_BREATH = 0.5  # seconds
+DEFAULT_EVERY = 3.0  # seconds
+DEFAULT_HOLD = 0.0  # seconds
+DEFAULT_CHIME = "none"
+MAX_COUNTDOWN = 3600
+
 MAX_TOTAL_SECONDS = 24 * 3600
-MAX_REPEAT = 10_000
+MAX_REPEAT = 10_000  # repetitions of a step, as written or as --reps
 MAX_EVENTS = 100_000
 # How long a `wait: true` lasts where nothing can end it: in a file (a track cannot wait) and
 # in a live session with no keys; `--wait` changes it.
@@ -54,9 +71,9 @@ VOICE_FIELDS: tuple[Field, ...] = (
     Field(
         "engine",
         "string",
-        "Speech engine: pyttsx3 (default) or piper.",
-        default="pyttsx3",
-        choices=("pyttsx3", "piper"),
+        f"Speech engine: {' or '.join(f'{e} (default)' if e == DEFAULT_ENGINE else e for e in ENGINES)}.",
+        default=DEFAULT_ENGINE,
+        choices=ENGINES,
     ),
     Field(
         "id",
@@ -65,9 +82,21 @@ VOICE_FIELDS: tuple[Field, ...] = (
         "taken from the routine's folder.",
     ),
     Field(
-        "rate", "integer", "Speech rate in words per minute.", default=150, minimum=40, maximum=600
+        "rate",
+        "integer",
+        "Speech rate in words per minute.",
+        default=DEFAULT_RATE,
+        minimum=MIN_RATE,
+        maximum=MAX_RATE,
     ),
-    Field("volume", "number", "Loudness from 0 to 1.", default=1.0, minimum=0, maximum=1),
+    Field(
+        "volume",
+        "number",
+        "Loudness from 0 to 1.",
+        default=DEFAULT_VOLUME,
+        minimum=MIN_VOLUME,
+        maximum=MAX_VOLUME,
+    ),
 )
 
 STEP_FIELDS: tuple[Field, ...] = (
@@ -83,7 +112,7 @@ STEP_FIELDS: tuple[Field, ...] = (
         "every",
         "duration",
         "Length of one repetition slot, from that repetition's onset.",
-        default="3s",
+        default=f"{DEFAULT_EVERY:g}s",
         above=0,
         maximum=MAX_TOTAL_SECONDS,
     ),
@@ -96,7 +125,7 @@ STEP_FIELDS: tuple[Field, ...] = (
         "hold",
         "duration",
         "Silence after the say text and the repetitions.",
-        default=0,
+        default=DEFAULT_HOLD,
         minimum=0,
         maximum=MAX_TOTAL_SECONDS,
     ),
@@ -105,7 +134,7 @@ STEP_FIELDS: tuple[Field, ...] = (
         "integer",
         "Count N ... 1 aloud, one second apart, ending one second before the hold ends.",
         minimum=1,
-        maximum=3600,
+        maximum=MAX_COUNTDOWN,
     ),
     Field(
         "duration",
@@ -135,15 +164,15 @@ ROUTINE_FIELDS: tuple[Field, ...] = (
         "pace",
         "number",
         "Divides every silence and slot; 2 is twice as fast.",
-        default=1,
+        default=DEFAULT_PACE,
         above=0,
-        maximum=100,
+        maximum=MAX_PACE,
     ),
     Field(
         "gap",
         "duration",
         "Silence between consecutive parts (intro, step passes, outro).",
-        default="1s",
+        default=f"{DEFAULT_GAP:g}s",
         minimum=0,
         maximum=MAX_TOTAL_SECONDS,
     ),
@@ -151,7 +180,7 @@ ROUTINE_FIELDS: tuple[Field, ...] = (
         "breath",
         "duration",
         "Silence between consecutive utterances inside a part.",
-        default="0.5s",
+        default=f"{DEFAULT_BREATH:g}s",
         minimum=0,
         maximum=MAX_TOTAL_SECONDS,
     ),
@@ -159,7 +188,7 @@ ROUTINE_FIELDS: tuple[Field, ...] = (
         "chime",
         "chime",
         "Sound at the start of every step pass: none, bell, beep, or a WAV file.",
-        default="none",
+        default=DEFAULT_CHIME,
     ),
     Field("vars", "vars", "Template variables usable as {name} in every text."),
     Field("intro", "texts", "Text spoken before the first step."),

@@ -13,7 +13,8 @@ from platformdirs import user_cache_dir
 import voiceguide.speech  # noqa: F401 - registers the built-in engines
 from voiceguide.cue import Cue
 from voiceguide.errors import SynthesisError
-from voiceguide.routine.models import DEFAULT_ENGINE, Voice
+from voiceguide.routine.models import Voice
+from voiceguide.routine.spec import DEFAULT_ENGINE
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.processing import PROCESSING_VERSION, process_speech
 from voiceguide.speech.base import Engine, VoiceInfo, create_engine

@@ -30,6 +30,7 @@ from voiceguide.export.writers import (
     output_format,
 )
 from voiceguide.routine.builtins import resolve_routine
+from voiceguide.routine.models import Routine
 from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.resample import resample
@@ -124,7 +125,7 @@ PhaseProgress = Callable[[str, int, int], None]  # ("synthesis" | "writing", don
 
 
 def render_routine(
-    ref: str,
+    ref: str | Routine,
     options: PlanOptions,
     out: Path | None = None,
     *,
