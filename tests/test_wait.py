@@ -199,6 +199,8 @@ def test_play_waits_until_the_person_goes_on(key: str) -> None:
     assert "go on" in status.notices
     waiting = [p for p in status.events if p.event.kind == "wait"][0]
     assert status_line(waiting).startswith("WAITING (n, space or Enter to go on) · Step 1 Oil")
+    # While the person takes their time, the time left stays what follows the wait.
+    assert waiting.remaining == pytest.approx(16.0)  # gap, Roll left … Done
 
 
 def test_a_timed_wait_goes_on_by_itself_or_earlier_on_a_key() -> None:

@@ -488,6 +488,9 @@ class _Session:
         now = self._now()
         end = schedule.end() + (now - paused if paused is not None else 0.0)
         waiting = event.kind == "wait" and event is self.under_way
+        if waiting and event.until_ready and self.commands is not None:
+            # The session's clock stands still: what is left is what follows the wait.
+            end = now + max(0.0, schedule.end() - event.end)
         return Progress(
             event=event,
             part=part,
