@@ -5,6 +5,7 @@ Imported explicitly by the player test modules (tests/conftest.py is shared).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from voiceguide.control.commands import Command, command_for_key
 from voiceguide.cue import Cue
+from voiceguide.live import LiveSchedule
 from voiceguide.routine.loader import parse_routine
 from voiceguide.routine.models import Routine
 from voiceguide.sound.clip import Clip
@@ -96,6 +98,21 @@ class FakeDevice:
         pass
 
 
+class LaidOutFirst(FakeDevice):
+    """Holds its first sound until the schedule is laid out to the end, so the remaining
+    time the status shows is exact (not the estimate it is while clips are still made)."""
+
+    schedule: LiveSchedule | None = None
+
+    def play(self, pcm: bytes, rate: int) -> FakePlayback:
+        deadline = time.monotonic() + 10
+        while self.schedule is not None and not self.schedule.done:
+            assert time.monotonic() < deadline, "the layout did not finish"
+            time.sleep(0.001)
+        self.schedule = None
+        return super().play(pcm, rate)
+
+
 class RecordingStatus:
     """Keeps every status call, for assertions."""
 
@@ -103,6 +120,7 @@ class RecordingStatus:
         self.events: list[Progress] = []
         self.notices: list[str] = []
         self.ticks = 0
+        self.ticked: list[Progress] = []
         self.closed = False
 
     def event(self, progress: Progress) -> None:
@@ -110,6 +128,7 @@ class RecordingStatus:
 
     def tick(self, progress: Progress) -> None:
         self.ticks += 1
+        self.ticked.append(progress)
 
     def notice(self, progress: Progress, text: str) -> None:
         self.notices.append(text)

@@ -7,7 +7,6 @@ every expected time below follows from the README's timing rules.
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 
@@ -19,8 +18,8 @@ from tests.player_fixtures import (
     FakeClock,
     FakeDevice,
     FakeKeys,
-    FakePlayback,
     FakeSpeech,
+    LaidOutFirst,
     RecordingStatus,
     routine,
     tone_clip,
@@ -348,21 +347,6 @@ def test_start_at_a_step() -> None:
     result, _, _, _ = run(start_step="roll")
     assert played(result) == [("Roll left", 0.0), ("Roll right", 8.0), ("Done", 16.0)]
     assert result.elapsed == pytest.approx(17.0)
-
-
-class LaidOutFirst(FakeDevice):
-    """Holds its first sound until the schedule is laid out to the end, so the remaining
-    time the status shows is exact (not the estimate it is while clips are still made)."""
-
-    schedule: LiveSchedule | None = None
-
-    def play(self, pcm: bytes, rate: int) -> FakePlayback:
-        deadline = time.monotonic() + 10
-        while self.schedule is not None and not self.schedule.done:
-            assert time.monotonic() < deadline, "the layout did not finish"
-            time.sleep(0.001)
-        self.schedule = None
-        return super().play(pcm, rate)
 
 
 def run_laid_out(status: StatusSink) -> PlayResult:
