@@ -91,18 +91,3 @@ class Rest:
             self.warnings = tuple(dict.fromkeys(layout.warnings))
         self.end = kept[-1].end if kept else self.at
         return kept
-
-
-def rest_of_session(
-    routine: Routine,
-    options: PlanOptions,
-    length: LengthFn,
-    *,
-    pace: float,
-    start: Position,
-    at: float,
-    done: float = 0.0,
-) -> list[Event]:
-    """The events from position `start` on at `pace`, the first with the fraction `done` of
-    it behind it at session time `at` (see `Rest`)."""
-    return Rest(routine, options, length, pace=pace, start=start, at=at, done=done).lay_out()
