@@ -68,7 +68,17 @@ def test_facial_massage_rolls_both_sides_five_times_by_default_and_reps_changes_
 
 def test_plan_json_shape_and_contiguity():
     data = plan_json("facial-massage")
-    assert set(data) == {"title", "total", "pace", "estimated", "warnings", "events"}
+    assert set(data) == {
+        "title",
+        "engine",
+        "voice",
+        "total",
+        "pace",
+        "estimated",
+        "warnings",
+        "events",
+    }
+    assert (data["engine"], data["voice"]) == ("pyttsx3", None)  # pinned by conftest
     assert data["estimated"] is True
     assert data["events"][0]["start"] == 0
     for before, after in zip(data["events"], data["events"][1:]):
