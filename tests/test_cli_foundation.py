@@ -165,7 +165,10 @@ def test_plan_table_lists_cues_and_total():
 def test_unknown_routine_name():
     result = run("plan", "no-such-routine")
     assert result.exit_code == 1
-    assert result.stderr.startswith("no-such-routine:1:1: error: no such file or built-in routine")
+    assert result.stderr == (
+        "no-such-routine: error: no such file or built-in routine "
+        "(built-ins: facial-massage, hand-massage, neck-and-shoulders)\n"
+    )
 
 
 def test_new_writes_a_starter_that_passes_check_and_refuses_to_overwrite(tmp_path: Path):
