@@ -32,7 +32,8 @@ from voiceguide.timeline import PlanOptions, build_timeline
 
 CORPUS = Path(__file__).parent / "robustness"
 CASES = sorted(CORPUS.glob("*.yaml"))
-LOCATED = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): error: \S.*$")
+# `PATH:LINE:COL: error: ...`, or `PATH: error: ...` for a problem with the whole file.
+LOCATED = re.compile(r"^(?P<path>.+?)(?::(?P<line>\d+):(?P<col>\d+))?: error: \S.*$")
 MEMORY_LIMIT_MIB = 150  # peak RSS of one `voiceguide` process; ~33 MiB is the interpreter
 ROOT = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 1.0  # seconds, in-process (interpreter start-up excluded)
