@@ -352,12 +352,24 @@ def play_command(
     p restart step (twice: previous), r repeat cue, + / - pace, q quit; at a wait,
     n, space or Enter go on."""
 
+    from voiceguide.status import TerminalStatus, default_status
+
+    status = default_status()
+    warned: set[str] = set()
+
     def warn(text: str) -> None:
-        click.echo(f"warning: {text}", err=True)
+        # Once each; on a terminal on its own line above the status line, never inside it.
+        if isinstance(status, TerminalStatus):
+            status.warning(text)
+        elif text not in warned:
+            warned.add(text)
+            click.echo(f"warning: {text}", err=True)
 
     if sys.stderr.isatty():  # above the live status line: which voice speaks, and why
         click.echo(f"voice: {run.describe_voice(routine)}", err=True)
-    result = run.play(routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn)
+    result = run.play(
+        routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn, status=status
+    )
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
 
 

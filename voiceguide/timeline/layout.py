@@ -493,6 +493,7 @@ class _Layout:
         self.events: list[Event] = []
         self.parts: list[Part] = []
         self.warnings: list[str] = []
+        self.slot_warned: dict[str, tuple[int, float]] = {}  # step -> (warning, longest text)
         self.part_index = 0
         self.overrun: Overrun = "raise"
         self.step_seconds: dict[Step, float] = {}
@@ -624,16 +625,25 @@ class _Layout:
             text = fill(step.each.template, {**values, "rep": rep})
             spoken = self._speech(text, voice, step, side, rep)
         if spoken > slot + 1e-9:
-            self.warnings.append(
-                f"step '{step.name}': repetition text ({spoken:.2f}s) is longer than "
-                f"its slot ({slot:.2f}s); the slot grows to fit"
-            )
+            self._slot_warning(step, spoken, slot)
             self.order += 1  # the slot's silence, which lasts nothing at this pace
             return
         # The slot lasts `every`/pace whatever its text: account it as scaled, not fixed.
         self.fixed -= spoken
         self.scaled += step.every
         self._silence(start + slot - self.t, step, side, rep)
+
+    def _slot_warning(self, step: Step, spoken: float, slot: float) -> None:
+        """One warning per step however many of its slots grow, naming the longest text."""
+        index, longest = self.slot_warned.get(step.name, (len(self.warnings), 0.0))
+        if index == len(self.warnings):
+            self.warnings.append("")
+        longest = max(longest, spoken)
+        self.slot_warned[step.name] = (index, longest)
+        self.warnings[index] = (
+            f"step '{step.name}': repetition text ({longest:.2f}s) is longer than "
+            f"its slot ({slot:.2f}s); the slot grows to fit"
+        )
 
     def _tail(self, step: Step, side: str | None, voice: Voice) -> None:
         """Silence closing a pass (`hold`, or the rest of `duration`), with its countdown."""
