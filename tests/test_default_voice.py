@@ -90,7 +90,10 @@ def test_without_a_piper_voice_auto_is_espeak(unpinned, monkeypatch):
     monkeypatch.setattr(auto, "piper_installed", lambda: True)
     monkeypatch.setattr(auto, "find_voices", lambda: [])
     choice = auto.choose_auto()
-    assert (choice.engine, choice.reason) == ("pyttsx3", "no Piper voice is installed, so eSpeak NG")
+    assert (choice.engine, choice.reason) == (
+        "pyttsx3",
+        "no Piper voice is installed, so eSpeak NG",
+    )
 
 
 @needs_joe
@@ -154,8 +157,10 @@ def test_play_run_describes_the_routine_voice(unpinned, tmp_path):
     routine = tmp_path / "r.yaml"
     routine.write_text("title: R\nvoice: {id: en-gb}\nsteps:\n  - name: A\n    say: Hello.\n")
     assert api.plan_options().describe_voice(routine) == "pyttsx3 en-gb (set in the routine)"
-    assert api.plan_options().describe_voice("hand-massage").startswith(
-        "piper en_US-joe-medium (auto: "
+    assert (
+        api.plan_options()
+        .describe_voice("hand-massage")
+        .startswith("piper en_US-joe-medium (auto: ")
     )
 
 

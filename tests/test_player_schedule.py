@@ -7,8 +7,8 @@ every expected time below follows from the README's timing rules.
 from __future__ import annotations
 
 import io
-import time
 import threading
+import time
 
 import pytest
 
@@ -29,8 +29,8 @@ from tests.player_fixtures import (
 from voiceguide.cue import Cue
 from voiceguide.errors import Interrupted, PlanError, SynthesisError
 from voiceguide.live import LiveSchedule
-from voiceguide.sound.clip import Clip
 from voiceguide.player import PlayResult, play_routine, play_schedule, step_part
+from voiceguide.sound.clip import Clip
 from voiceguide.status import PlainStatus, StatusSink, status_line
 from voiceguide.timeline import PlanOptions, build_timeline, sketch_timeline
 

@@ -165,7 +165,22 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def complete_routine(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of ROUTINE: the built-in names that fit, else file names."""
+    from click.shell_completion import CompletionItem
+
+    from voiceguide.routine.builtins import builtin_names
+
+    names = [name for name in builtin_names() if name.startswith(incomplete)]
+    if names and "/" not in incomplete:
+        return [CompletionItem(name) for name in names]
+    return [CompletionItem(incomplete, type="file")]
+
+
 # -- commands ------------------------------------------------------------------
+
 
 def _estimate_run() -> Run:
     """`check` and `list` estimate with the default voice (auto), whatever the config says."""
@@ -181,7 +196,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("routines", nargs=-1, required=True)
+@click.argument("routines", nargs=-1, required=True, shell_complete=complete_routine)
 def check(routines: tuple[str, ...]) -> None:
     """Validate routine files (paths or built-in names); report every problem."""
     failed = False
@@ -200,7 +215,7 @@ def check(routines: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("routine")
+@click.argument("routine", shell_complete=complete_routine)
 @shared_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
@@ -254,7 +269,7 @@ def schema() -> None:
 
 
 @main.command(name="render")
-@click.argument("routine")
+@click.argument("routine", shell_complete=complete_routine)
 @shared_options
 @click.option(
     "-o",
@@ -340,7 +355,7 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
 
 
 @main.command(name="play")
-@click.argument("routine")
+@click.argument("routine", shell_complete=complete_routine)
 @shared_options
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step (name or number).")
 @click.option("--no-keys", is_flag=True, help="Ignore the keyboard (for use from scripts).")
