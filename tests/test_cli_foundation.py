@@ -68,7 +68,17 @@ def test_facial_massage_rolls_both_sides_five_times_by_default_and_reps_changes_
 
 def test_plan_json_shape_and_contiguity():
     data = plan_json("facial-massage")
-    assert set(data) == {"title", "total", "pace", "estimated", "warnings", "events"}
+    assert set(data) == {
+        "title",
+        "engine",
+        "voice",
+        "total",
+        "pace",
+        "estimated",
+        "warnings",
+        "events",
+    }
+    assert (data["engine"], data["voice"]) == ("pyttsx3", None)  # pinned by conftest
     assert data["estimated"] is True
     assert data["events"][0]["start"] == 0
     for before, after in zip(data["events"], data["events"][1:]):
@@ -155,7 +165,10 @@ def test_plan_table_lists_cues_and_total():
 def test_unknown_routine_name():
     result = run("plan", "no-such-routine")
     assert result.exit_code == 1
-    assert result.stderr.startswith("no-such-routine:1:1: error: no such file or built-in routine")
+    assert result.stderr == (
+        "no-such-routine: error: no such file or built-in routine "
+        "(built-ins: facial-massage, hand-massage, neck-and-shoulders)\n"
+    )
 
 
 def test_new_writes_a_starter_that_passes_check_and_refuses_to_overwrite(tmp_path: Path):

@@ -100,9 +100,7 @@ def test_hostile_input_fails_cleanly_and_fast(tmp_path: Path, name: str):
 def test_missing_file_and_directory(tmp_path: Path):
     code, stderr, _ = check(tmp_path / "nope.yaml")
     assert code == 1
-    assert stderr.startswith(
-        f"{tmp_path / 'nope.yaml'}:1:1: error: no such file or built-in routine"
-    )
+    assert stderr == f"{tmp_path / 'nope.yaml'}: error: no such file\n"
     code, stderr, _ = check(tmp_path)
     assert code == 1
     assert stderr == f"{tmp_path}:1:1: error: is a directory, not a routine file\n"

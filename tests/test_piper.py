@@ -239,7 +239,8 @@ def test_missing_piper_gives_the_install_hint(monkeypatch):
         base.create_engine("piper")
     assert str(error.value) == INSTALL_HINT
     assert INSTALL_HINT == (
-        "the piper engine is not installed; install it with: pip install 'voiceguide[piper]'"
+        "the piper engine is not installed; install it with: pip install '.[piper]' in a "
+        "voiceguide clone (scripts/run does)"
     )
 
 

@@ -7,6 +7,8 @@ every expected time below follows from the README's timing rules.
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import pytest
 
@@ -24,9 +26,11 @@ from tests.player_fixtures import (
     routine,
     tone_clip,
 )
+from voiceguide.cue import Cue
 from voiceguide.errors import Interrupted, PlanError, SynthesisError
 from voiceguide.live import LiveSchedule
 from voiceguide.player import PlayResult, play_routine, play_schedule, step_part
+from voiceguide.sound.clip import Clip
 from voiceguide.status import PlainStatus, StatusSink, status_line
 from voiceguide.timeline import PlanOptions, build_timeline, sketch_timeline
 
@@ -418,3 +422,64 @@ def test_fit_plays_the_fitted_plan_its_repetitions_and_its_pace() -> None:
     assert played(result) == expected
     assert result.elapsed == pytest.approx(60.0)
     assert result.pace == pytest.approx(planned.pace)
+
+
+class BlockedAt(FakeSpeech):
+    """Clips as FakeSpeech, but the clip of `text` is made only once `go` is set."""
+
+    def __init__(self, text: str, lengths: dict[str, float]) -> None:
+        super().__init__(lengths)
+        self.text, self.go = text, threading.Event()
+
+    def clip(self, cue: Cue) -> Clip:
+        if cue.text == self.text:
+            assert self.go.wait(10)
+        return super().clip(cue)
+
+
+def test_time_left_is_steady_while_a_part_is_half_laid_out() -> None:
+    """The end shown while the layout waits for a clip inside a part counts the rest of
+    that part from the sketch, so it does not drop when the layout moves on."""
+    from voiceguide.live import _modelled_length
+
+    sample = routine()
+    options = PlanOptions()
+    # Clips exactly as long as the model says: the sketch is then right to the frame.
+    lengths = {
+        e.cue.text: _modelled_length(e.cue)
+        for e in sketch_timeline(sample, options).events
+        if e.cue is not None and e.cue.kind == "speech"
+    }
+    speech = BlockedAt("rep 1", lengths)
+    schedule = LiveSchedule(sample, options, speech, pace=1.0, make_pcm=False)
+    schedule.start()
+    try:
+        schedule.wait(3, timeout=5)  # Welcome, its gap, "Cleanse your face": then blocked
+        time.sleep(0.05)
+        while_blocked = schedule.end()
+        speech.go.set()
+        deadline = time.monotonic() + 10
+        while not schedule.done:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert while_blocked == pytest.approx(schedule.end(), abs=0.01)
+    finally:
+        speech.go.set()
+        schedule.stop()
+
+
+def test_terminal_warnings_go_above_the_status_line_once_each() -> None:
+    from voiceguide.status import TerminalStatus
+
+    out, err = io.StringIO(), io.StringIO()
+    status = RecordingStatus()
+    run_laid_out(status)
+    progress = next(p for p in status.events if p.event.text == "rep 1")
+    terminal = TerminalStatus(out, err)
+    terminal.event(progress)
+    line = status_line(progress)
+    terminal.warning("step 'Cleanse': too long")
+    terminal.warning("step 'Cleanse': too long")
+    assert err.getvalue() == "warning: step 'Cleanse': too long\n"
+    # The status line is cleared before the warning and drawn again after it, never joined.
+    assert out.getvalue().endswith(f"{line}\r\x1b[2K{line}")

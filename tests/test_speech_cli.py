@@ -23,7 +23,7 @@ def run(*args: str):
 def test_voices_table():
     result = run("voices")
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0].split() == ["id", "name", "language", "gender"]
     row = next(line for line in lines if line.startswith("gmw/en-us "))
     assert "English (America)" in row and "en-us" in row

@@ -388,3 +388,14 @@ def test_both_limits_are_reported_in_one_run():
         "t.yaml:15:5: error: the routine would have more than 100000 events by the end of "
         "step 'S3'; reduce repeat or --reps",
     ]
+
+
+def test_slots_that_grow_warn_once_per_step_naming_the_longest_text():
+    t = plan(
+        "title: T\nsteps:\n  - name: A\n    repeat: 3\n    every: 1\n    each: 'x{rep}'\n"
+        "    sides: [left, right]\n",
+        table={"x1": 1.5, "x2": 2.25, "x3": 1.25},
+    )
+    assert t.warnings == (
+        "step 'A': repetition text (2.25s) is longer than its slot (1.00s); the slot grows to fit",
+    )

@@ -186,6 +186,20 @@ class Run:
 
         return Synthesizer(cache_dir=self.cache_dir, use_cache=self.use_cache)
 
+    def describe_voice(self, routine: RoutineRef) -> str:
+        """Which engine and voice speak the routine, and why (`piper en_US-joe-medium
+        (auto: the best installed Piper voice …)`)."""
+        from voiceguide.speech.auto import describe_voice
+
+        loaded = load(routine)
+        return describe_voice(
+            self.options.voice(loaded),
+            self.options.auto,
+            ("in the configuration file", self.options.defaults),
+            ("in the routine", loaded.voice),
+            ("on the command line", self.options.overrides),
+        )
+
     def plan(self, routine: RoutineRef, *, estimate: bool = False) -> Timeline:
         """The timeline from the real clip lengths (synthesized, cache first), or estimated
         from the text (`estimate`: instant, no engine)."""
@@ -296,6 +310,8 @@ def plan_options(
         from voiceguide.config import load_config
 
         config = load_config()
+    from voiceguide.speech.auto import choose_auto
+
     options = PlanOptions(
         pace=pace,
         reps=check_reps(reps),
@@ -303,6 +319,7 @@ def plan_options(
         wait=check_wait(wait),
         defaults=config.voice_spec(),
         overrides=VoiceSpec(engine=engine, id=voice, rate=check_rate(rate)),
+        auto=choose_auto(),
     )
     folder = Path(cache_dir) if cache_dir is not None else None
     return Run(options, folder, use_cache, config.output_dir)

@@ -120,7 +120,12 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help=f"Speech rate in words per minute, {MIN_RATE}-{MAX_RATE} (overrides the routine).",
     )
     @click.option("--voice", default=None, help="Voice id (see `voiceguide voices`).")
-    @click.option("--engine", default=None, help="Speech engine: pyttsx3 or piper.")
+    @click.option(
+        "--engine",
+        default=None,
+        help="Speech engine: auto (Piper with the best installed Piper voice, else pyttsx3), "
+        "pyttsx3 (eSpeak NG) or piper [default: auto].",
+    )
     @click.option(
         "--fit",
         type=Checked(click.STRING, api.check_fit, "duration"),
@@ -160,10 +165,28 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def complete_routine(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of ROUTINE: the built-in names that fit, else file names."""
+    from click.shell_completion import CompletionItem
+
+    from voiceguide.routine.builtins import builtin_names
+
+    names = [name for name in builtin_names() if name.startswith(incomplete)]
+    if names and "/" not in incomplete:
+        return [CompletionItem(name) for name in names]
+    return [CompletionItem(incomplete, type="file")]
+
+
 # -- commands ------------------------------------------------------------------
 
-# `check` and `list` estimate with the built-in voice, whatever the user's config says.
-_ESTIMATE = Run(PlanOptions())
+
+def _estimate_run() -> Run:
+    """`check` and `list` estimate with the default voice (auto), whatever the config says."""
+    from voiceguide.speech.auto import choose_auto
+
+    return Run(PlanOptions(auto=choose_auto()))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -173,14 +196,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("routines", nargs=-1, required=True)
+@click.argument("routines", nargs=-1, required=True, shell_complete=complete_routine)
 def check(routines: tuple[str, ...]) -> None:
     """Validate routine files (paths or built-in names); report every problem."""
     failed = False
+    estimate = _estimate_run()
     for ref in routines:
         try:
             routine = api.load(ref)
-            timeline = _ESTIMATE.plan(routine, estimate=True)
+            timeline = estimate.plan(routine, estimate=True)
         except VoiceguideError as error:
             report(error)
             failed = True
@@ -191,7 +215,7 @@ def check(routines: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("routine")
+@click.argument("routine", shell_complete=complete_routine)
 @shared_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
@@ -215,9 +239,10 @@ def list_routines() -> None:
     """List the built-in routines."""
     from voiceguide.routine.builtins import builtin_names
 
+    estimate = _estimate_run()
     for name in builtin_names():
         routine = api.load(name)
-        timeline = _ESTIMATE.plan(routine, estimate=True)
+        timeline = estimate.plan(routine, estimate=True)
         click.echo(f"{name:<22} {routine.title} (about {format_duration(timeline.total)})")
 
 
@@ -244,7 +269,7 @@ def schema() -> None:
 
 
 @main.command(name="render")
-@click.argument("routine")
+@click.argument("routine", shell_complete=complete_routine)
 @shared_options
 @click.option(
     "-o",
@@ -330,7 +355,7 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
 
 
 @main.command(name="play")
-@click.argument("routine")
+@click.argument("routine", shell_complete=complete_routine)
 @shared_options
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step (name or number).")
 @click.option("--no-keys", is_flag=True, help="Ignore the keyboard (for use from scripts).")
@@ -342,10 +367,24 @@ def play_command(
     p restart step (twice: previous), r repeat cue, + / - pace, q quit; at a wait,
     n, space or Enter go on."""
 
-    def warn(text: str) -> None:
-        click.echo(f"warning: {text}", err=True)
+    from voiceguide.status import TerminalStatus, default_status
 
-    result = run.play(routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn)
+    status = default_status()
+    warned: set[str] = set()
+
+    def warn(text: str) -> None:
+        # Once each; on a terminal on its own line above the status line, never inside it.
+        if isinstance(status, TerminalStatus):
+            status.warning(text)
+        elif text not in warned:
+            warned.add(text)
+            click.echo(f"warning: {text}", err=True)
+
+    if sys.stderr.isatty():  # above the live status line: which voice speaks, and why
+        click.echo(f"voice: {run.describe_voice(routine)}", err=True)
+    result = run.play(
+        routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn, status=status
+    )
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
 
 
@@ -357,7 +396,18 @@ def show_config() -> None:
     """Show the configuration file's path and the effective defaults (and where each comes from)."""
     from voiceguide.config import describe, load_config
 
-    click.echo(describe(load_config()))
+    config = load_config()
+    click.echo(describe(config, _speaks(config)))
+
+
+def _speaks(config: Any) -> str:
+    """Which engine and voice a routine that names none speaks with, and why."""
+    from voiceguide.routine.models import resolve_voice
+    from voiceguide.speech.auto import choose_auto, describe_voice
+
+    auto = choose_auto()
+    spec = config.voice_spec()
+    return describe_voice(resolve_voice(spec, auto=auto), auto, ("in the configuration file", spec))
 
 
 # -- output helpers --------------------------------------------------------------
@@ -397,10 +447,17 @@ def plan_table(timeline: Timeline) -> str:
 def voices(engine: str | None, as_json: bool) -> None:
     """List the voices of a speech engine: id, name, language, gender (Piper: sample rate)."""
     from voiceguide.config import load_config
-    from voiceguide.routine.models import resolve_voice
+    from voiceguide.routine.models import VoiceSpec, resolve_voice
+    from voiceguide.speech.auto import choose_auto
     from voiceguide.speech.synth import list_voices, no_voices_hint
 
-    engine_name = engine or resolve_voice(load_config().voice_spec()).engine
+    config = load_config()
+    if engine is None or engine == "auto":
+        engine_name = resolve_voice(config.voice_spec(), auto=choose_auto()).engine
+        # Say which voice speaks by default, and why, above the list (stdout stays the list).
+        click.echo(f"in use: {_speaks(config)}", err=True)
+    else:
+        engine_name = resolve_voice(VoiceSpec(engine=engine)).engine
     listed = list_voices(engine_name)
     for broken in (v for v in listed if v.problem):
         click.echo(f"warning: {one_line(broken.problem)}", err=True)

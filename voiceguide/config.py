@@ -39,7 +39,7 @@ KEYS = ("engine", "voice", "rate", "volume", "output_dir")
 
 EXAMPLE = f"""\
 # voiceguide configuration: every key is optional.
-engine = "piper"              # "{DEFAULT_ENGINE}" (default) or "piper"
+engine = "piper"              # "{DEFAULT_ENGINE}" (default), "pyttsx3" or "piper"
 voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voices`);
                               # a Piper model path is relative to this file
 rate = {DEFAULT_RATE}                    # words per minute, {MIN_RATE}-{MAX_RATE}
@@ -220,8 +220,9 @@ def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> ConfigError:
     return _file_error(path, message[:1].lower() + message[1:], line, column)
 
 
-def describe(config: Config) -> str:
-    """The text `voiceguide config` prints: the file and each effective value with its source."""
+def describe(config: Config, speaks: str = "") -> str:
+    """The text `voiceguide config` prints: the file and each effective value with its source;
+    `speaks`: which engine and voice a routine that names none is spoken with, and why."""
     state = "" if config.exists else " (not found: built-in defaults apply)"
     lines = [f"config file: {config.path}{state}"]
     for key, value, source in config.effective():
@@ -229,6 +230,8 @@ def describe(config: Config) -> str:
         if value is None and key == "output_dir":
             shown = "audio/ (in the current folder)"
         lines.append(f"{key:<10} = {shown!s:<40} [{source}]")
+    if speaks:
+        lines.append(f"speaks with: {speaks}")
     if not config.exists:
         lines.append(f"(create the file to change these; keys: {', '.join(KEYS)})")
     return "\n".join(lines)

@@ -85,6 +85,8 @@ class LiveSchedule:
         # Voices now, in this thread: an unknown one is an error before any sound.
         check_voices(routine, (e.cue for e in self.sketch.events if e.cue is not None), speech)
         self.parts: tuple[Part, ...] = self.sketch.parts
+        # Seconds of the sketch after each of its events, by position (the same at any pace).
+        self._rest_by_position = {e.position: self.sketch.total - e.end for e in self.sketch.events}
         self.rep_totals: dict[int, int] = {}
         for event in self.sketch.events:
             if event.rep is not None:
@@ -202,7 +204,13 @@ class LiveSchedule:
                 part = course.start[0] if course else 0
                 return base + self._sketch_after(part)
             last = self._laid[-1]
-            return last.end + self._shift + self._sketch_after(last.part + 1)
+            return last.end + self._shift + self._sketch_rest(last)
+
+    def _sketch_rest(self, event: Event) -> float:
+        """The sketch's seconds after `event`: the rest of its own part too, so the time
+        left does not drop each time the layout moves into a part it has not finished."""
+        rest = self._rest_by_position.get(event.position)
+        return rest if rest is not None else self._sketch_after(event.part + 1)
 
     def _sketch_after(self, part: int) -> float:
         if part >= len(self.sketch.parts):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -109,26 +110,50 @@ class TerminalStatus:
 
     REDRAW = 0.25  # seconds between redraws of an unchanged line
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.out = out or sys.stdout
+        self.err = err or sys.stderr
         self._last_draw = -1.0
         self._last_line = ""
+        self._warned: set[str] = set()
+        # Warnings come from the layout thread while the player's thread draws: one writer
+        # at a time, or a warning lands in the middle of the status line.
+        self._lock = threading.RLock()
 
     def event(self, progress: Progress) -> None:
-        if progress.event.kind == "speech" and progress.event.text:
-            self._print(progress.event.text)
-        self._draw(progress, force=True)
+        with self._lock:
+            if progress.event.kind == "speech" and progress.event.text:
+                self._print(progress.event.text)
+            self._draw(progress, force=True)
 
     def tick(self, progress: Progress) -> None:
-        self._draw(progress)
+        with self._lock:
+            self._draw(progress)
 
     def notice(self, progress: Progress, text: str) -> None:
-        self._print(f"-- {text}")
-        self._draw(progress, force=True)
+        with self._lock:
+            self._print(f"-- {text}")
+            self._draw(progress, force=True)
+
+    def warning(self, text: str) -> None:
+        """`warning: TEXT` on its own line above the status line (stderr), once per text."""
+        with self._lock:
+            if text in self._warned:
+                return
+            self._warned.add(text)
+            self.out.write("\r\x1b[2K")
+            self.out.flush()
+            self.err.write(f"warning: {text}\n")
+            self.err.flush()
+            if self._last_line:
+                self.out.write(self._last_line)
+                self.out.flush()
 
     def close(self) -> None:
-        self.out.write("\r\x1b[2K")
-        self.out.flush()
+        with self._lock:
+            self.out.write("\r\x1b[2K")
+            self.out.flush()
+            self._last_line = ""
 
     def _print(self, text: str) -> None:
         self.out.write(f"\r\x1b[2K{text}\n")
@@ -138,8 +163,8 @@ class TerminalStatus:
             return
         self._last_draw = progress.elapsed
         width = shutil.get_terminal_size((80, 24)).columns
-        line = status_line(progress)[: max(10, width - 1)]
-        self.out.write(f"\r\x1b[2K{line}")
+        self._last_line = status_line(progress)[: max(10, width - 1)]
+        self.out.write(f"\r\x1b[2K{self._last_line}")
         self.out.flush()
 
 

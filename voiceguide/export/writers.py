@@ -30,9 +30,20 @@ WRITE_ERRORS: tuple[type[BaseException], ...] = (OSError, sf.SoundFileError, Mut
 def output_format(path: Path) -> str:
     """The format named by `path`'s extension, or OutputError listing the supported ones."""
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None and path.is_dir():
+        raise OutputError(
+            f"{path} is a folder; name a file in it, whose extension picks the format: "
+            f"use .wav, .flac, .ogg or .mp3 (e.g. {path / 'routine.wav'})"
+        )
+    if fmt is None and not path.suffix:
+        raise OutputError(
+            f"{path} has no extension, and the extension picks the format: "
+            f"use .wav, .flac, .ogg or .mp3 (e.g. {path}.wav)"
+        )
     if fmt is None:
-        shown = path.suffix or "(none)"
-        raise OutputError(f"unsupported output format '{shown}' (use .wav, .flac, .ogg or .mp3)")
+        raise OutputError(
+            f"unsupported output format '{path.suffix}' (use .wav, .flac, .ogg or .mp3)"
+        )
     return fmt
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -33,13 +35,21 @@ def resolve_routine(ref: str | Routine) -> Routine:
     try:
         exists = path.exists()
     except OSError as exc:  # e.g. a name too long for the file system
-        raise RoutineError([Problem(ref, 1, 1, f"cannot open: {exc.strerror or exc}")]) from None
+        raise RoutineError([Problem(ref, 0, 0, f"cannot open: {exc.strerror or exc}")]) from None
     if exists:
         return load_routine(path)
     builtin = builtin_path(ref)
     if builtin is not None and "/" not in ref:
         return load_routine(builtin, display=ref)
-    names = ", ".join(builtin_names())
-    raise RoutineError(
-        [Problem(ref, 1, 1, f"no such file or built-in routine (built-ins: {names})")]
-    )
+    raise RoutineError([Problem(ref, 0, 0, not_found(ref))])
+
+
+def not_found(ref: str) -> str:
+    """Why `ref` names nothing: a path is a missing file; a name may be a misspelled built-in."""
+    names = builtin_names()
+    if "/" in ref or os.sep in ref or Path(ref).suffix.lower() in (".yaml", ".yml"):
+        return "no such file"
+    close = difflib.get_close_matches(ref.casefold(), names, n=1, cutoff=0.6)
+    if close:
+        return f"no such file or built-in routine; did you mean '{close[0]}'?"
+    return f"no such file or built-in routine (built-ins: {', '.join(names)})"

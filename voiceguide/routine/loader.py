@@ -125,6 +125,16 @@ def _check_flow_depth(text: str, path: str) -> None:
             depth = max(0, depth - 1)
 
 
+def _indenting_tab(text: str, last_line: int) -> tuple[int, int] | None:
+    """(line, column) of the first tab in a line's indentation up to `last_line`, the line
+    where YAML gave up: a tab there is why (YAML allows only spaces for indentation)."""
+    for number, line in enumerate(text.splitlines()[:last_line], start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number, indent.index("\t") + 1
+    return None
+
+
 def _compose(text: str, path: str) -> yaml.Node:
     _check_flow_depth(text, path)
     try:
@@ -142,6 +152,11 @@ def _compose(text: str, path: str) -> yaml.Node:
         if message.startswith("but ") and exc.context:
             message = f"{exc.context.strip()}, {message}"
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        tab = _indenting_tab(text, line)
+        if tab is not None:
+            raise RoutineError(
+                [Problem(path, *tab, "a tab indents this line; YAML needs spaces for indentation")]
+            ) from None
         raise RoutineError([Problem(path, line, col, f"invalid YAML: {message}")]) from None
     except yaml.reader.ReaderError as exc:
         # Not a MarkedYAMLError: only a character offset into the text.

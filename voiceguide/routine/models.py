@@ -17,6 +17,7 @@ from voiceguide.routine.spec import (
     DEFAULT_PACE,
     DEFAULT_RATE,
     DEFAULT_VOLUME,
+    FALLBACK_ENGINE,
 )
 
 PIPER_MODEL_SUFFIX = ".onnx"
@@ -24,9 +25,9 @@ PIPER_MODEL_SUFFIX = ".onnx"
 
 @dataclass(frozen=True)
 class Voice:
-    """A fully resolved voice: what an engine needs to speak a text."""
+    """A fully resolved voice: what an engine needs to speak a text (never `engine: auto`)."""
 
-    engine: str = DEFAULT_ENGINE
+    engine: str = FALLBACK_ENGINE
     id: str | None = None
     rate: int = DEFAULT_RATE
     volume: float = DEFAULT_VOLUME
@@ -82,12 +83,52 @@ def is_file(path: Path) -> bool:
         return False
 
 
-def resolve_voice(*layers: VoiceSpec) -> Voice:
-    """Resolve layers from lowest to highest priority over the built-in defaults."""
-    voice = Voice()
+@dataclass(frozen=True)
+class AutoChoice:
+    """What `engine: auto` (the default) means on this machine: found once per run by
+    `voiceguide.speech.auto.choose_auto`, then used as data. The default value is the
+    fallback: eSpeak NG through pyttsx3 with its default voice."""
+
+    engine: str = FALLBACK_ENGINE
+    id: str | None = None  # the best installed Piper voice when `engine` is piper
+    reason: str = "no Piper voice installed"
+    piper_voices: frozenset[str] = frozenset()  # installed Piper voice names, casefolded
+    fixed: bool = False  # `engine` stands for auto whatever the voice id (VOICEGUIDE_ENGINE)
+
+    def resolve(self, voice: Voice) -> Voice:
+        """`voice` with `auto` made concrete: a voice id picks the engine that has it (a
+        Piper voice name or model path: piper; any other: pyttsx3); no id: this choice."""
+        if voice.engine != DEFAULT_ENGINE:
+            return voice
+        if voice.id is None:
+            return replace(voice, engine=self.engine, id=self.id)
+        if self.fixed:
+            return replace(voice, engine=self.engine)
+        return replace(voice, engine="piper" if self.is_piper_voice(voice.id) else FALLBACK_ENGINE)
+
+    def is_piper_voice(self, voice_id: str) -> bool:
+        """Whether `voice_id` names an installed Piper voice or a Piper model file."""
+        if not self.piper_voices:
+            return False  # Piper cannot speak here: every id is eSpeak's
+        name = voice_id.removesuffix(PIPER_MODEL_SUFFIX).casefold()
+        return name in self.piper_voices or voice_id.endswith(PIPER_MODEL_SUFFIX)
+
+
+def resolve_voice(*layers: VoiceSpec, auto: AutoChoice | None = None) -> Voice:
+    """Resolve layers from lowest to highest priority over the built-in defaults; an
+    engine left at `auto` becomes the one `auto` chose (default: the fallback, pyttsx3)."""
+    voice = Voice(engine=DEFAULT_ENGINE)
     for layer in layers:
         voice = layer.apply(voice)
-    return voice
+    return (auto or AutoChoice()).resolve(voice)
+
+
+def engine_source(*layers: tuple[str, VoiceSpec]) -> str | None:
+    """The name of the highest layer that sets an engine or voice id (None: none does)."""
+    for name, layer in reversed(layers):
+        if layer.engine not in (None, DEFAULT_ENGINE) or layer.id is not None:
+            return name
+    return None
 
 
 @dataclass(frozen=True)

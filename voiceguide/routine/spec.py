@@ -29,8 +29,12 @@ Kind = Literal[
 
 # Defaults and limits, each written only here: the loader, the models, the config file, the
 # command line's and the Python API's checks all read them.
-DEFAULT_ENGINE = "pyttsx3"
-ENGINES = ("pyttsx3", "piper")
+# `auto`: Piper with the best installed Piper voice when there is one, else pyttsx3 (eSpeak
+# NG), the engine that works everywhere with nothing extra (see speech/auto.py).
+AUTO_ENGINE = "auto"
+FALLBACK_ENGINE = "pyttsx3"
+DEFAULT_ENGINE = AUTO_ENGINE
+ENGINES = (AUTO_ENGINE, "pyttsx3", "piper")
 DEFAULT_RATE = 150  # words per minute
 MIN_RATE, MAX_RATE = 40, 600
 DEFAULT_VOLUME = 1.0
@@ -71,7 +75,8 @@ VOICE_FIELDS: tuple[Field, ...] = (
     Field(
         "engine",
         "string",
-        f"Speech engine: {' or '.join(f'{e} (default)' if e == DEFAULT_ENGINE else e for e in ENGINES)}.",
+        "Speech engine: auto (default: Piper with the best installed Piper voice, else "
+        "pyttsx3), pyttsx3 (eSpeak NG) or piper.",
         default=DEFAULT_ENGINE,
         choices=ENGINES,
     ),

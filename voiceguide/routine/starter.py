@@ -7,17 +7,21 @@ from pathlib import Path
 
 from voiceguide.errors import OutputError
 
+# The JSON Schema installed with voiceguide: the starter's editor comment names it by its
+# absolute location, so it works wherever the starter is written.
+SCHEMA_FILE = Path(__file__).resolve().parent / "routine.schema.json"
+
 STARTER = """\
-# yaml-language-server: $schema=routine.schema.json
+# yaml-language-server: $schema={schema}
 # A voiceguide routine. Check it with `voiceguide check FILE`, see its timing with
 # `voiceguide plan FILE`, hear it with `voiceguide play FILE`, export it with
-# `voiceguide render FILE -o FILE.mp3`. `voiceguide schema > routine.schema.json`
-# lets editors validate and complete this file.
+# `voiceguide render FILE -o FILE.mp3`. The first line lets editors validate and complete
+# this file; to keep the schema beside it: `voiceguide schema > routine.schema.json`.
 title: My routine
 description: What this routine is for.
 
 voice:
-  engine: pyttsx3      # or piper (pip install 'voiceguide[piper]')
+  engine: auto         # Piper's best installed voice, else pyttsx3; or: pyttsx3, piper
   rate: 150            # words per minute
   volume: 1.0          # 0 to 1
 
@@ -69,4 +73,9 @@ def write_starter(path: Path, *, force: bool = False) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(STARTER)
+        handle.write(starter_text())
+
+
+def starter_text() -> str:
+    """The starter routine, its schema comment pointing at the installed schema file."""
+    return STARTER.replace("{schema}", SCHEMA_FILE.as_uri(), 1)

@@ -27,7 +27,10 @@ from voiceguide.speech.piper_voices import (
     resolve_voice_file,
 )
 
-INSTALL_HINT = "the piper engine is not installed; install it with: pip install 'voiceguide[piper]'"
+INSTALL_HINT = (
+    "the piper engine is not installed; install it with: pip install '.[piper]' in a voiceguide "
+    "clone (scripts/run does)"
+)
 
 # Rate mapping, measured on this machine (Piper 1.8.0, en_US-joe-medium; eSpeak NG 1.51 through
 # pyttsx3's default voice gmw/en): 9 massage cues, speaking time from first to last sample above
@@ -45,6 +48,15 @@ _MAX_LENGTH_SCALE = 4.0
 # Piper synthesizes each sentence separately and leaves only ~0.2 s of its own silence
 # between them, which sounds rushed next to eSpeak's ~0.3 s; add this much, times length_scale.
 SENTENCE_SILENCE = 0.1
+
+# Piper's models draw random noise inside the ONNX graph (onnxruntime's RandomNormalLike, whose
+# generator runs on from call to call and cannot be seeded per text), so the same text came
+# out different on every run: renders were not reproducible and a cache could not be checked.
+# With both noise scales at 0 the model speaks its mean prosody and phoneme lengths: the same
+# text, voice and rate give the same samples, and a render is byte-identical on every run.
+NOISE_SCALE = 0.0
+NOISE_W_SCALE = 0.0
+DETERMINISM = "noise 0/0"  # in the engine version, so clips made with noise are not reused
 
 _MODELS: dict[Path, Any] = {}  # model path -> piper.PiperVoice, loaded once per process
 _MODELS_LOCK = threading.Lock()
@@ -157,7 +169,9 @@ class PiperEngine:
                 piper_version = "unknown"
             voices = self._known_voices()
             first = voices[0].fingerprint() if voices else "no voices"
-            self._version = f"piper-tts {piper_version}; {first}; voices {fingerprint(voices)}"
+            self._version = (
+                f"piper-tts {piper_version}; {DETERMINISM}; {first}; voices {fingerprint(voices)}"
+            )
         return self._version
 
     def native_rate(self, voice: Voice) -> int:
@@ -186,7 +200,12 @@ class PiperEngine:
         scale = length_scale(voice.rate)
         # normalize_audio=False: clips come back raw (the engine contract); Piper's default
         # rescales each sentence to full scale separately, so sentences would differ in level.
-        config = self._piper.SynthesisConfig(length_scale=scale, normalize_audio=False)
+        config = self._piper.SynthesisConfig(
+            length_scale=scale,
+            noise_scale=NOISE_SCALE,
+            noise_w_scale=NOISE_W_SCALE,
+            normalize_audio=False,
+        )
         gap = np.zeros(int(round(SENTENCE_SILENCE * scale * rate)), dtype=np.float32)
         parts: list[np.ndarray] = []
         try:

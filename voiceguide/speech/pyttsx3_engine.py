@@ -185,8 +185,7 @@ class Pyttsx3Engine:
                 known.setdefault(info.language.casefold(), info.id)
         wanted = base.strip().casefold()
         if wanted not in known:
-            close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.5)
-            hint = ", ".join(dict.fromkeys(known[c] for c in close)) if close else "none close"
+            hint = self._suggestions(wanted, known)
             raise UnknownVoice(
                 voice_id,
                 f"unknown voice {voice_id!r} for engine pyttsx3 (closest: {hint}; "
@@ -195,6 +194,27 @@ class Pyttsx3Engine:
         resolved = known[wanted] + plus + variant
         self._resolved[voice_id] = resolved
         return resolved
+
+    def _suggestions(self, wanted: str, known: dict[str, str]) -> str:
+        """Voices close to `wanted`, each as `language = name` (`en-gb = English (Great
+        Britain)`): first those with a word of their name or language like it ("british":
+        Britain), then ids, names and languages spelled like it; "none close" if none."""
+        infos = {info.id: info for info in self.voices()}
+
+        def like(word: str) -> bool:
+            common = len(os.path.commonprefix([word, wanted]))
+            return common >= 4 or difflib.SequenceMatcher(None, word, wanted).ratio() >= 0.75
+
+        by_word = [
+            info.id
+            for info in infos.values()
+            if any(like(w) for w in re.split(r"[^a-z]+", f"{info.name} {info.language}".casefold()))
+        ]
+        close = [known[c] for c in difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.5)]
+        ids = list(dict.fromkeys(by_word or close))[:3]
+        if not ids:
+            return "none close"
+        return ", ".join(f"{infos[i].language or i} = {infos[i].name}" for i in ids)
 
     def synthesize_batch(self, requests: Sequence[tuple[str, Voice]]) -> list[Clip]:
         """Synthesize in parallel on up to `jobs` workers; each result is verified."""

@@ -16,7 +16,15 @@ from typing import Literal
 from voiceguide.cue import Cue
 from voiceguide.errors import LimitError, LocatedPlanError, Problem
 from voiceguide.routine.durations import format_duration
-from voiceguide.routine.models import Routine, Step, Text, Voice, VoiceSpec, resolve_voice
+from voiceguide.routine.models import (
+    AutoChoice,
+    Routine,
+    Step,
+    Text,
+    Voice,
+    VoiceSpec,
+    resolve_voice,
+)
 from voiceguide.routine.spec import MAX_EVENTS, MAX_TOTAL_SECONDS, WAIT_DEFAULT_SECONDS
 from voiceguide.routine.templates import fill
 from voiceguide.timeline.fit import Measure, choose_reps, pace_warnings, solve_pace
@@ -93,6 +101,12 @@ class PlanOptions:
     wait: float = WAIT_DEFAULT_SECONDS  # length of a `wait: true` where nothing can end it
     defaults: VoiceSpec = field(default_factory=VoiceSpec)  # from the user's config
     overrides: VoiceSpec = field(default_factory=VoiceSpec)  # from the command line
+    auto: AutoChoice = field(default_factory=AutoChoice)  # what `engine: auto` means here
+
+    def voice(self, routine: Routine, step: Step | None = None) -> Voice:
+        """The voice that speaks `step` (None: the intro and outro), every layer resolved."""
+        layers = (self.defaults, routine.voice, *((step.voice,) if step else ()), self.overrides)
+        return resolve_voice(*layers, auto=self.auto)
 
 
 @dataclass(frozen=True)
@@ -107,11 +121,14 @@ class Timeline:
     # What it was laid out with, as plain options: a fit's repetitions and pace, no target.
     # Laying the rest out again live (timeline.schedule) starts from these.
     options: PlanOptions | None = None
+    voice: Voice | None = None  # the routine's voice (intro, outro, steps without their own)
 
     def to_json(self) -> dict[str, object]:
         """The plan JSON: times in seconds, events contiguous from 0 to total."""
         return {
             "title": self.title,
+            "engine": self.voice.engine if self.voice else None,
+            "voice": self.voice.id if self.voice else None,
             "total": _seconds(self.total),
             "pace": self.pace,
             "estimated": self.estimated,
@@ -257,7 +274,7 @@ def _count_events(routine: Routine, options: PlanOptions, length: LengthFn) -> S
 
     uncertain: list[tuple[Step, Voice, str]] = []
     for number, step in enumerate(routine.steps, start=1):
-        voice = resolve_voice(options.defaults, routine.voice, step.voice, options.overrides)
+        voice = options.voice(routine, step)
         reps = effective_reps(step, options.reps)
         n = step.countdown
         per_pass = chime + len(step.say) + max(0, len(step.say) - 1) * breath + n
@@ -380,6 +397,7 @@ def build_timeline(
         estimated=estimated,
         warnings=tuple(dict.fromkeys(warnings + tuple(layout.warnings))),
         options=replace(options, fit=None, pace=pace / routine.pace),
+        voice=options.voice(routine),
     )
 
 
@@ -475,6 +493,7 @@ class _Layout:
         self.events: list[Event] = []
         self.parts: list[Part] = []
         self.warnings: list[str] = []
+        self.slot_warned: dict[str, tuple[int, float]] = {}  # step -> (warning, longest text)
         self.part_index = 0
         self.overrun: Overrun = "raise"
         self.step_seconds: dict[Step, float] = {}
@@ -489,7 +508,7 @@ class _Layout:
         self.overrun = overrun
         self.from_part = from_part
         routine = self.routine
-        base_voice = resolve_voice(self.options.defaults, routine.voice, self.options.overrides)
+        base_voice = self.options.voice(routine)
         first = routine.steps[0].name
         if routine.intro and self._part("intro", "Intro", None, None, None):
             self._texts(routine.intro, {**routine.vars, "next": first}, base_voice, None, None)
@@ -499,9 +518,7 @@ class _Layout:
             for side in step.sides or (None,):
                 title = f"{step.name} ({side})" if side else step.name
                 if self._part("step", title, step, number, side):
-                    voice = resolve_voice(
-                        self.options.defaults, routine.voice, step.voice, self.options.overrides
-                    )
+                    voice = self.options.voice(routine, step)
                     self._pass(step, side, voice, following)
                     self._end_part()
         if routine.outro and self._part("outro", "Outro", None, None, None):
@@ -608,16 +625,25 @@ class _Layout:
             text = fill(step.each.template, {**values, "rep": rep})
             spoken = self._speech(text, voice, step, side, rep)
         if spoken > slot + 1e-9:
-            self.warnings.append(
-                f"step '{step.name}': repetition text ({spoken:.2f}s) is longer than "
-                f"its slot ({slot:.2f}s); the slot grows to fit"
-            )
+            self._slot_warning(step, spoken, slot)
             self.order += 1  # the slot's silence, which lasts nothing at this pace
             return
         # The slot lasts `every`/pace whatever its text: account it as scaled, not fixed.
         self.fixed -= spoken
         self.scaled += step.every
         self._silence(start + slot - self.t, step, side, rep)
+
+    def _slot_warning(self, step: Step, spoken: float, slot: float) -> None:
+        """One warning per step however many of its slots grow, naming the longest text."""
+        index, longest = self.slot_warned.get(step.name, (len(self.warnings), 0.0))
+        if index == len(self.warnings):
+            self.warnings.append("")
+        longest = max(longest, spoken)
+        self.slot_warned[step.name] = (index, longest)
+        self.warnings[index] = (
+            f"step '{step.name}': repetition text ({longest:.2f}s) is longer than "
+            f"its slot ({slot:.2f}s); the slot grows to fit"
+        )
 
     def _tail(self, step: Step, side: str | None, voice: Voice) -> None:
         """Silence closing a pass (`hold`, or the rest of `duration`), with its countdown."""
