@@ -62,9 +62,21 @@
   const eventIndex = (t) => Math.max(0, lastIndex(events, Math.min(t, plan.total - 1e-6)));
   const waitAt = (t) => waits.find((w) => w.start <= t + 1e-6 && t < w.end - 1e-6) || null;
 
-  function lastSpeech(t) {
-    for (let i = eventIndex(t); i >= 0; i--) if (events[i].kind === "speech") return events[i];
+  function lastSpeech(t, since = -Infinity) {
+    for (let i = eventIndex(t); i >= 0 && events[i].start >= since - 1e-6; i--) {
+      if (events[i].kind === "speech") return events[i];
+    }
     return null;
+  }
+
+  function instruction(t, since) {
+    // The words to read: the last cue said in this step, leaving out the counts and
+    // `each` texts of repetitions (the repetition line shows where the count is).
+    for (let i = eventIndex(t); i >= 0 && events[i].start >= since - 1e-6; i--) {
+      if (events[i].kind === "speech" && events[i].rep == null) return events[i].text;
+    }
+    const said = lastSpeech(t, since);
+    return said ? said.text : "";
   }
 
   // -- what the page shows -------------------------------------------------------------
@@ -97,8 +109,7 @@
         if (events[j].rep != null) { rep = events[j].rep; break; }
       }
     }
-    const speech = lastSpeech(t);
-    const caption = speech && speech.start >= section.start - 1e-6 ? speech.text : "";
+    const caption = instruction(t, section.start);
     const end = i + 1 < sections.length ? sections[i + 1].start : plan.total;
     return {
       t, index: i, section, side, rep, caption, end,
@@ -277,6 +288,7 @@
       if (lock) { const l = lock; lock = null; l.release().catch(() => {}); }
       video.pause();
       awakeMode = "off";
+      $("awake").textContent = "";
       return;
     }
     if ("wakeLock" in navigator) {
