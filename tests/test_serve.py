@@ -227,3 +227,26 @@ def test_render_html_to_a_folder_fails_early_and_leaves_nothing(tmp_path: Path):
     assert result.exit_code == 1
     assert result.output == f"error: cannot write {tmp_path / 'page.html'}: it is a folder\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+@pytest.mark.parametrize("rate", [16000, 22050, 24000, 44100, 48000])
+def test_the_page_track_decodes_to_the_rendered_samples(tmp_path: Path, rate: int):
+    """The constant-bitrate track (lameenc plus the Info frame written here) decodes, in
+    ffmpeg (what Chromium uses), to exactly the rendered length with no shift."""
+    import numpy as np
+
+    from voiceguide.export.cbr import encode_mp3
+
+    wav, mp3, decoded = tmp_path / "a.wav", tmp_path / "a.mp3", tmp_path / "b.wav"
+    noise = (np.random.default_rng(1).standard_normal(rate * 2) * 3000).astype("int16")
+    sf.write(wav, noise, rate)
+    encode_mp3(wav, mp3)
+    assert mutagen.mp3.MP3(mp3).info.bitrate_mode == mutagen.mp3.BitrateMode.CBR
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(mp3), str(decoded)], check=True)
+    back, back_rate = sf.read(decoded, dtype="float32")
+    assert back_rate == rate and len(back) == len(noise)
+    source = noise.astype("float32") / 32768
+    window = slice(rate // 4, rate // 4 + rate)
+    lags = range(-600, 601)
+    best = max(lags, key=lambda lag: float(np.dot(source[window], back[window.start + lag : window.stop + lag])))
+    assert best == 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import OutputError
+from voiceguide.export.cbr import encode_mp3
 from voiceguide.export.staging import Staging, describe
 
 _SLOT = re.compile(r"\{\{([A-Z_0-9]+)\}\}")
@@ -63,35 +64,6 @@ def page_html(plan: dict[str, Any], config: dict[str, Any], audio_slot: str = ""
 
 _AUDIO_MARK = "\x00audio\x00"
 
-# Constant bitrate: a browser seeks a CBR track to the exact byte, where a VBR track is
-# sought through its Xing table of contents, up to seconds off in a long file. libsndfile
-# maps level 0.7 to 56 kbit/s mono at the speech rates (22.05-24 kHz) and writes the LAME
-# tag, so players (Chromium included, measured) trim the encoder delay: the track's
-# length equals the plan's to the sample.
-_CBR_LEVEL = 0.7
-
-
-def encode_mp3(wav: Path, mp3: Path) -> None:
-    """Encode a rendered WAV as a constant-bitrate MP3 (what the page plays)."""
-    import soundfile as sf
-
-    from voiceguide.export.writers import BLOCK_FRAMES, WRITE_ERRORS
-
-    try:
-        with sf.SoundFile(str(wav)) as source, sf.SoundFile(
-            str(mp3),
-            "w",
-            samplerate=source.samplerate,
-            channels=1,
-            subtype="MPEG_LAYER_III",
-            format="MP3",
-            bitrate_mode="CONSTANT",
-            compression_level=_CBR_LEVEL,
-        ) as target:
-            for block in source.blocks(BLOCK_FRAMES, dtype="int16"):
-                target.write(block)
-    except WRITE_ERRORS as exc:
-        raise OutputError(f"cannot write {mp3}: {describe(exc)}") from None
 
 
 def write_page(

@@ -19,7 +19,7 @@ from typing import Any
 
 from voiceguide import __version__
 from voiceguide.api import Run
-from voiceguide.export.page import encode_mp3
+from voiceguide.export.cbr import encode_mp3
 from voiceguide.routine.models import Routine
 
 DEFAULT_KEEP = 64  # renders kept on disk; the least recently used go first
