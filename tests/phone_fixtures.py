@@ -45,7 +45,9 @@ class Server:
     base: str  # http://127.0.0.1:PORT
     routine_name: str
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(self.base + path, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=120) as response:

@@ -16,13 +16,12 @@ from tests.phone_fixtures import (
     ROUTINE,
     Server,
     audio_time,
-    chromium,  # noqa: F401  (fixture)
     first_event,
-    phone,  # noqa: F401  (fixture)
-    phone_server,  # noqa: F401  (fixture)
     step_at,
     wait_for_time,
 )
+
+pytest_plugins = ["tests.phone_fixtures"]  # its fixtures: phone_server, chromium, phone
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +46,7 @@ def just_after(t: float, start: float) -> bool:
 
 def jump(page: Any, name: str) -> None:
     """Open the step list, as a person would, and tap a step (it plays from there)."""
-    if not page.locator("#steps-box").get_attribute("open") == "":
+    if page.locator("#steps-box").get_attribute("open") is None:
         page.locator("#steps-box summary").click()
     page.get_by_role("button", name=name, exact=True).click()
 
@@ -239,7 +238,7 @@ def test_the_html_file_plays_from_file_url(phone: Any, tmp_path: Path):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshot_for_the_readme(chromium: Any, phone_server: Server, scheme: str):  # noqa: F811
+def test_screenshot_for_the_readme(chromium: Any, phone_server: Server, scheme: str):
     """docs/phone.png (and phone-dark.png): the built-in facial massage at 390×844, in its
     fourth step, for a person to look at (the README shows it)."""
     context = chromium.new_context(
@@ -253,10 +252,16 @@ def test_screenshot_for_the_readme(chromium: Any, phone_server: Server, scheme: 
         button(page, "Play").click()
         wait_for_time(page, 0.2)
         target = next(e for e in plan["events"] if e["rep"] == 3)
-        page.evaluate(f"() => {{ const a = document.getElementById('audio'); a.currentTime = {target['start'] + 0.1}; }}")
+        page.evaluate(
+            f"() => {{ const a = document.getElementById('audio'); a.currentTime = {target['start'] + 0.1}; }}"
+        )
         wait_for_time(page, target["start"] + 0.3)
         button(page, "Pause").click()
-        assert page.locator("#detail").text_content().endswith(f"Repetition 3 of {_reps(plan, target)}")
+        assert (
+            page.locator("#detail")
+            .text_content()
+            .endswith(f"Repetition 3 of {_reps(plan, target)}")
+        )
         DOCS.mkdir(exist_ok=True)
         path = DOCS / ("phone.png" if scheme == "light" else "phone-dark.png")
         page.screenshot(path=str(path))

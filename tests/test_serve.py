@@ -19,9 +19,11 @@ import soundfile as sf
 from click.testing import CliRunner
 
 import voiceguide
-from tests.phone_fixtures import ROUTINE, Server, phone_server  # noqa: F401
+from tests.phone_fixtures import ROUTINE, Server
 from voiceguide.cli import main
 from voiceguide.web.app import routine_table
+
+pytest_plugins = ["tests.phone_fixtures"]  # its fixture: phone_server
 
 NAME = "phone-test"
 
@@ -95,14 +97,30 @@ def test_a_warm_rerender_is_quick_and_kept(phone_server: Server):
     [
         ("/routine/nope", 404, "unknown routine 'nope'"),
         ("/routine/nope/audio.mp3", 404, "unknown routine 'nope'"),
-        (f"/routine/{NAME}/plan.json?pace=0", 400, "pace: 0 is not a number above 0 and at most 100"),
+        (
+            f"/routine/{NAME}/plan.json?pace=0",
+            400,
+            "pace: 0 is not a number above 0 and at most 100",
+        ),
         (f"/routine/{NAME}?pace=fast", 400, "pace: 'fast' is not a number"),
-        (f"/routine/{NAME}?reps=lots", 400, "reps: 'lots' is not a whole number from 1 to 10000, 'min' or 'max'"),
+        (
+            f"/routine/{NAME}?reps=lots",
+            400,
+            "reps: 'lots' is not a whole number from 1 to 10000, 'min' or 'max'",
+        ),
         (f"/routine/{NAME}/audio.mp3?rate=9", 400, "rate: 9 is not a whole number from 40 to 600"),
         (f"/routine/{NAME}?rate=abc", 400, "rate: 'abc' is not a whole number from 40 to 600"),
-        (f"/routine/{NAME}?fit=12m&pace=2", 400, "fit: chooses the pace itself; do not combine it with pace"),
+        (
+            f"/routine/{NAME}?fit=12m&pace=2",
+            400,
+            "fit: chooses the pace itself; do not combine it with pace",
+        ),
         (f"/routine/{NAME}?fit=soon", 400, None),
-        (f"/routine/{NAME}?volume=2", 400, "unknown option 'volume' (use pace, reps, rate, voice, fit)"),
+        (
+            f"/routine/{NAME}?volume=2",
+            400,
+            "unknown option 'volume' (use pace, reps, rate, voice, fit)",
+        ),
         (f"/routine/{NAME}?voice=no-such-voice", 400, None),
         ("/routine/..%2F..%2Fetc%2Fpasswd", 404, "Not Found"),
         ("/routine/..%2F..%2Fetc%2Fpasswd/audio.mp3", 404, "Not Found"),
@@ -111,7 +129,9 @@ def test_a_warm_rerender_is_quick_and_kept(phone_server: Server):
         ("/static/../../pyproject.toml", 404, "Not Found"),
     ],
 )
-def test_bad_requests_get_a_4xx_and_one_line(phone_server: Server, path: str, status: int, line: str | None):
+def test_bad_requests_get_a_4xx_and_one_line(
+    phone_server: Server, path: str, status: int, line: str | None
+):
     got, headers, body = phone_server.get(path)
     assert got == status
     text = body.decode()
@@ -128,7 +148,9 @@ def test_routine_table_names_files_and_folders(tmp_path: Path):
     (tmp_path / "a" / "notes.txt").write_text("not a routine")
     (tmp_path / "b.yml").write_text(ROUTINE)
     (tmp_path / "facial-massage.yaml").write_text(ROUTINE)
-    table = routine_table([str(tmp_path / "a"), str(tmp_path / "b.yml"), str(tmp_path / "facial-massage.yaml")])
+    table = routine_table(
+        [str(tmp_path / "a"), str(tmp_path / "b.yml"), str(tmp_path / "facial-massage.yaml")]
+    )
     assert table["morning-stretch"] == str((tmp_path / "a" / "morning stretch.yaml").resolve())
     assert table["b"] == str((tmp_path / "b.yml").resolve())
     assert table["facial-massage"] == "facial-massage"  # the built-in keeps its name
@@ -179,7 +201,10 @@ def test_serve_refuses_a_port_in_use(phone_server: Server):
 
 def embedded_track(page: Path) -> bytes:
     text = page.read_text(encoding="utf-8")
-    found = re.search(r'<script id="audio-data" type="text/plain">data:audio/mpeg;base64,([A-Za-z0-9+/=]+)</script>', text)
+    found = re.search(
+        r'<script id="audio-data" type="text/plain">data:audio/mpeg;base64,([A-Za-z0-9+/=]+)</script>',
+        text,
+    )
     assert found
     return base64.b64decode(found.group(1))
 
@@ -191,7 +216,19 @@ def test_render_html_is_one_file_with_page_plan_and_track(tmp_path: Path):
     timeline = tmp_path / "plan.json"
     result = CliRunner().invoke(
         main,
-        ["render", str(routine), "-o", str(out), "--pace", "1.5", "--reps", "3", "--timeline", str(timeline), "-q"],
+        [
+            "render",
+            str(routine),
+            "-o",
+            str(out),
+            "--pace",
+            "1.5",
+            "--reps",
+            "3",
+            "--timeline",
+            str(timeline),
+            "-q",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{out}  ")
@@ -207,7 +244,9 @@ def test_render_html_is_one_file_with_page_plan_and_track(tmp_path: Path):
     assert len(samples) / rate == pytest.approx(plan["total"], abs=0.06)  # decodes
     without_audio = len(text) - len(base64.b64encode(track))
     assert without_audio <= 60_000
-    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text
+    assert (
+        "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text
+    )
     assert [p.name for p in out.parent.iterdir()] == ["phone.html"]  # no temporary left
 
 
@@ -217,13 +256,17 @@ def test_render_html_fits_and_splits(tmp_path: Path):
         voiceguide.loads(ROUTINE, "phone-test.yaml"), out, fit="40s", cache_dir=tmp_path / "c"
     )
     assert result.duration == pytest.approx(40, abs=0.001)
-    assert mutagen.mp3.MP3(io.BytesIO(embedded_track(out))).info.length == pytest.approx(40, abs=0.002)
+    assert mutagen.mp3.MP3(io.BytesIO(embedded_track(out))).info.length == pytest.approx(
+        40, abs=0.002
+    )
     assert '"fit":"0:40.0"' in out.read_text(encoding="utf-8")
 
 
 def test_render_html_to_a_folder_fails_early_and_leaves_nothing(tmp_path: Path):
     (tmp_path / "page.html").mkdir()
-    result = CliRunner().invoke(main, ["render", "facial-massage", "-o", str(tmp_path / "page.html"), "-q"])
+    result = CliRunner().invoke(
+        main, ["render", "facial-massage", "-o", str(tmp_path / "page.html"), "-q"]
+    )
     assert result.exit_code == 1
     assert result.output == f"error: cannot write {tmp_path / 'page.html'}: it is a folder\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
@@ -248,5 +291,8 @@ def test_the_page_track_decodes_to_the_rendered_samples(tmp_path: Path, rate: in
     source = noise.astype("float32") / 32768
     window = slice(rate // 4, rate // 4 + rate)
     lags = range(-600, 601)
-    best = max(lags, key=lambda lag: float(np.dot(source[window], back[window.start + lag : window.stop + lag])))
+    best = max(
+        lags,
+        key=lambda lag: float(np.dot(source[window], back[window.start + lag : window.stop + lag])),
+    )
     assert best == 0

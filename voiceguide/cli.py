@@ -362,7 +362,11 @@ def play_command(
     help="Address to listen on; 0.0.0.0 lets phones on the network in.",
 )
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free one)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0: any free one).",
 )
 def serve_command(routines: tuple[str, ...], host: str, port: int) -> None:
     """Serve the player page for a phone's browser: the built-ins and ROUTINES (files or

@@ -95,7 +95,10 @@ def encode_mp3(wav: Path, mp3: Path) -> None:
             encoder.set_out_sample_rate(rate)  # else LAME may pick another rate for the bitrate
             encoder.set_channels(1)
             encoder.set_quality(QUALITY)
-            parts = [bytes(encoder.encode(block.tobytes())) for block in source.blocks(_BLOCK, dtype="int16")]
+            parts = [
+                bytes(encoder.encode(block.tobytes()))
+                for block in source.blocks(_BLOCK, dtype="int16")
+            ]
             samples = source.frames
         parts.append(bytes(encoder.flush()))
         body = b"".join(parts)

@@ -65,7 +65,6 @@ def page_html(plan: dict[str, Any], config: dict[str, Any], audio_slot: str = ""
 _AUDIO_MARK = "\x00audio\x00"
 
 
-
 def write_page(
     out: Path, options: dict[str, Any], make_audio: Callable[[Path], dict[str, Any]]
 ) -> int:

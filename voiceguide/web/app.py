@@ -13,6 +13,7 @@ nothing outside the renders folder is ever sent.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections.abc import Mapping
@@ -23,7 +24,13 @@ from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from voiceguide import api
@@ -93,10 +100,8 @@ class Served:
             raise BadRequest(400, f"unknown option {unknown[0]!r} (use {', '.join(QUERY_OPTIONS)})")
         options: dict[str, Any] = {k: v for k, v in query.items() if v != ""}
         if "rate" in options:
-            try:
+            with contextlib.suppress(ValueError):  # else plan_options says what is wrong
                 options["rate"] = int(options["rate"])
-            except ValueError:
-                pass  # plan_options says what is wrong with it
         try:
             return api.plan_options(**options, cache_dir=self.cache_dir)
         except OptionError as error:

@@ -35,11 +35,10 @@ def addresses(host: str, port: int) -> list[str]:
         shown = f"[{host}]" if ":" in host else host
         return [f"http://{shown}:{port}/"]
     found: list[str] = []
-    with contextlib.suppress(OSError):
-        # connect() on UDP sends nothing: it only picks the interface of the default route.
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))
-            found.append(probe.getsockname()[0])
+    # connect() on UDP sends nothing: it only picks the interface of the default route.
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))
+        found.append(probe.getsockname()[0])
     with contextlib.suppress(OSError):
         for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
             found.append(str(info[4][0]))
