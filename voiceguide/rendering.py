@@ -184,16 +184,16 @@ def render_routine(
 def _render_page(
     out: Path, timeline: Timeline, options: PlanOptions, write: Callable[[Path], RenderResult]
 ) -> RenderResult:
-    """The self-contained player page: the MP3 rendered by `write`, inside `out`."""
+    """The self-contained player page at `out`: the track `write` renders (a WAV, with any
+    captions, plan JSON and split tracks) goes inside it as an MP3, with the plan."""
     from voiceguide.export.page import write_page
+    from voiceguide.routine.durations import format_duration
 
     written: list[RenderResult] = []
 
     def make_audio(wav: Path) -> dict[str, object]:
         written.append(write(wav))
         return timeline.to_json()
-
-    from voiceguide.routine.durations import format_duration
 
     fit = format_duration(options.fit) if options.fit is not None else None
     shown = {"reps": options.reps, "rate": options.overrides.rate, "fit": fit}
