@@ -277,7 +277,8 @@ def schema() -> None:
     "out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output file; .wav, .flac, .ogg or .mp3 [default: audio/<routine>.wav].",
+    help="Output file; .wav, .flac, .ogg or .mp3, or .html for the player page with the "
+    "track inside [default: audio/<routine>.wav].",
 )
 @click.option(
     "--sample-rate",
@@ -386,6 +387,36 @@ def play_command(
         routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn, status=status
     )
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
+
+
+# -- serve -------------------------------------------------------------------------------
+
+
+@main.command(name="serve")
+@click.argument("routines", nargs=-1)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets phones on the network in.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0: any free one).",
+)
+def serve_command(routines: tuple[str, ...], host: str, port: int) -> None:
+    """Serve the player page for a phone's browser: the built-ins and ROUTINES (files or
+    folders). Prints the address and a QR code; Ctrl-C stops it."""
+    import importlib.util
+
+    if not all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn", "segno")):
+        raise click.ClickException("serve needs the serve extra: pip install 'voiceguide[serve]'")
+    from voiceguide.web.server import serve
+
+    serve(routines, host=host, port=port, echo=click.echo)
 
 
 # -- config ------------------------------------------------------------------------------

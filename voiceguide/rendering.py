@@ -143,7 +143,8 @@ def render_routine(
     if out is None:
         out = (output_dir or Path("audio")) / f"{routine.name or slug(routine.title)}.wav"
     # Options that can only fail are checked before the slow part (synthesis).
-    fmt = output_format(out)
+    page = out.suffix.lower() == ".html"  # the player page, with an MP3 track inside
+    fmt = "mp3" if page else output_format(out)
     if sample_rate is not None:
         check_rate(fmt, sample_rate)
     if captions is not None:
@@ -161,10 +162,10 @@ def render_routine(
             sample_rate=sample_rate,
             progress=partial(progress, "synthesis") if progress else None,
         )
-        return render(
+        write = partial(
+            render,
             session.timeline,
             session.clips,
-            out,
             rate=session.rate,
             title=routine.title,
             captions=captions,
@@ -172,9 +173,33 @@ def render_routine(
             split_dir=split_dir,
             progress=partial(progress, "writing") if progress else None,
         )
+        if page:
+            return _render_page(out, session.timeline, options, write)
+        return write(out)
     finally:
         if owned:
             speech.close()
+
+
+def _render_page(
+    out: Path, timeline: Timeline, options: PlanOptions, write: Callable[[Path], RenderResult]
+) -> RenderResult:
+    """The self-contained player page at `out`: the track `write` renders (a WAV, with any
+    captions, plan JSON and split tracks) goes inside it as an MP3, with the plan."""
+    from voiceguide.export.page import write_page
+    from voiceguide.routine.durations import format_duration
+
+    written: list[RenderResult] = []
+
+    def make_audio(wav: Path) -> dict[str, object]:
+        written.append(write(wav))
+        return timeline.to_json()
+
+    fit = format_duration(options.fit) if options.fit is not None else None
+    shown = {"reps": options.reps, "rate": options.overrides.rate, "fit": fit}
+    size = write_page(out, {k: v for k, v in shown.items() if v is not None}, make_audio)
+    result = written[0]
+    return RenderResult(out, result.duration, size, result.files, result.warnings)
 
 
 def chapters(timeline: Timeline) -> list[Chapter]:
