@@ -118,6 +118,8 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=10)
+        if process.is_alive():  # stuck in a C call: no clean-up is coming
+            process.kill()
 
 
 class DaskCluster:

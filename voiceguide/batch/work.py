@@ -158,9 +158,12 @@ def init_pool_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def on_term(signum: int, frame: object) -> None:
-        if _busy:
-            raise Terminated()
-        os._exit(143)
+        if not _busy:
+            os._exit(143)
+        # Once: when one worker exits, the pool sends every other one SIGTERM again, which
+        # must not interrupt the clean-up (removing temporary files) that the first began.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
 
     signal.signal(signal.SIGTERM, on_term)
 
