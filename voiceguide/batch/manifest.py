@@ -446,7 +446,8 @@ class _Expander:
     def routine_source(self, routine: str) -> str:
         """A built-in's name, or the routine file's absolute path (relative: the manifest's)."""
         path = self.base / Path(routine).expanduser()
-        if not _exists(path) and "/" not in routine and builtin_path(routine) is not None:
+        # A folder named like a built-in (a previous batch's output, say) is not a routine.
+        if not _is_file(path) and "/" not in routine and builtin_path(routine) is not None:
             return routine
         return str(path)
 
@@ -554,9 +555,9 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
-def _exists(path: Path) -> bool:
+def _is_file(path: Path) -> bool:
     try:
-        return path.exists()
+        return path.is_file()
     except OSError:
         return False
 
