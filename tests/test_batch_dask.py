@@ -153,13 +153,7 @@ def test_the_command_line_on_a_cluster_reports_a_bad_job_and_completes_the_other
         "  - {routine: tiny.yaml, out: mp3-at-44000.mp3, sample_rate: 44000}\n"
         "matrix: {routine: tiny.yaml, pace: [1, 2], format: mp3}\n",
     )
-    command = [
-        sys.executable,
-        "-c",
-        "from voiceguide.cli import main; main()",
-        "batch",
-        str(manifest),
-    ]
+    command = [sys.executable, "-m", "voiceguide", "batch", str(manifest)]
     command += ["--scheduler", cluster.scheduler_address, "--cache-dir", str(tmp_path / "clips")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
@@ -185,13 +179,7 @@ def test_the_command_line_on_a_cluster_reports_a_bad_job_and_completes_the_other
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path):
     manifest = write_batch(tmp_path, "jobs: [{routine: tiny.yaml}]\n")
-    command = [
-        sys.executable,
-        "-c",
-        "from voiceguide.cli import main; main()",
-        "batch",
-        str(manifest),
-    ]
+    command = [sys.executable, "-m", "voiceguide", "batch", str(manifest)]
     result = subprocess.run(
         command + ["--scheduler", "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=120
     )

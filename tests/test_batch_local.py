@@ -151,7 +151,7 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_partial_output(tmp_path):
     )
     clips = tmp_path / "clips"
     process = subprocess.Popen(
-        [sys.executable, "-c", "from voiceguide.cli import main; main()", "batch", str(manifest)]
+        [sys.executable, "-m", "voiceguide", "batch", str(manifest)]
         + ["--workers", "2", "--cache-dir", str(clips)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

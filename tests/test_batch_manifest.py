@@ -202,3 +202,14 @@ def test_cli_schema_and_a_bad_manifest(tmp_path):
         1,
         f"{tmp_path / 'missing.yaml'}: error: no such file\n",
     )
+
+
+def test_the_readme_manifest_is_valid(tmp_path):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Batch and clusters\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    manifest = parse(block, tmp_path)
+    assert len(manifest.jobs) == 19
+    import yaml
+
+    jsonschema.validate(yaml.safe_load(block), batch_schema())
