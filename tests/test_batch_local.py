@@ -11,10 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import soundfile as sf
 from click.testing import CliRunner
 
 from voiceguide.batch import LocalPool, load_manifest, run_batch
+from voiceguide.batch.runner import BatchProgress, JobReport
 from voiceguide.cli import main
 
 TINY = """\
@@ -172,3 +174,36 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_partial_output(tmp_path):
     report = json.loads((tmp_path / "batch-report.json").read_text())
     assert report["interrupted"] is True
     assert report["counts"]["cancelled"] == 4
+
+
+class _KillAPoolWorker(BatchProgress):
+    """When the first job finishes, SIGKILL one of the pool's worker processes."""
+
+    killed: int | None = None
+
+    def finished(self, report: JobReport) -> None:
+        if self.killed is None:
+            workers = [
+                p
+                for p in psutil.Process().children()
+                if any("spawn_main" in part for part in p.cmdline())
+            ]
+            if workers:
+                self.killed = workers[0].pid
+                workers[0].kill()
+
+
+def test_a_pool_worker_that_dies_has_its_job_run_again(tmp_path):
+    manifest = write_batch(
+        tmp_path,
+        "matrix: {routine: neck-and-shoulders, pace: [1, 1.1, 1.2, 1.3, 1.4], out: '{pace}.wav'}\n",
+    )
+    killer = _KillAPoolWorker()
+    report = run_batch(
+        load_manifest(manifest, cache_dir=tmp_path / "clips"), LocalPool(2), progress=killer
+    )
+    assert killer.killed is not None
+    assert report.count("done") == 5, [r.error for r in report.jobs]
+    for pace in ("1", "1.1", "1.2", "1.3", "1.4"):
+        assert sf.info(str(tmp_path / f"{pace}.wav")).frames > 0
+    assert not list(tmp_path.rglob("*.part"))
