@@ -258,8 +258,14 @@ def new(file: Path, force: bool) -> None:
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of the routine format."""
+@click.option("--batch", is_flag=True, help="The batch manifest's schema instead.")
+def schema(batch: bool) -> None:
+    """Print the JSON Schema of the routine format (or of a batch manifest)."""
+    if batch:
+        from voiceguide.batch.schema import batch_schema
+
+        click.echo(json.dumps(batch_schema(), indent=2))
+        return
     from voiceguide.routine.schema import routine_schema
 
     click.echo(json.dumps(routine_schema(), indent=2))
@@ -350,6 +356,82 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | Non
             bar.update(tasks[phase], completed=done, total=total)
 
         yield update
+
+
+# -- batch -------------------------------------------------------------------------------
+
+
+@main.command(name="batch")
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Local worker processes [default: one per core].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the jobs on this Dask scheduler (e.g. tcp://host:8786) instead.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List the jobs and their estimated length; render nothing."
+)
+@click.option("--force", is_flag=True, help="Render every job, even those up to date.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Clip cache folder (on each worker) [default: the user cache folder].",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the JSON report [default: batch-report.json beside MANIFEST].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def batch_command(
+    manifest: Path,
+    workers: int | None,
+    scheduler: str | None,
+    dry_run: bool,
+    force: bool,
+    cache_dir: Path | None,
+    report_path: Path | None,
+    quiet: bool,
+) -> None:
+    """Render every job of a batch MANIFEST (routines x voices x paces), skipping outputs
+    already made from the same inputs. See `voiceguide schema --batch`."""
+    from voiceguide import batch
+    from voiceguide.batch.display import dry_run_table, progress_bar, summary_table
+
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("--workers is for the local pool; a Dask cluster has its own")
+    loaded = batch.load_manifest(manifest, cache_dir=cache_dir)
+    if dry_run:
+        click.echo(dry_run_table(batch.dry_run(loaded, force=force), loaded.folder))
+        return
+    executor: batch.LocalPool | batch.DaskCluster
+    if scheduler is not None:
+        executor, name = batch.DaskCluster(scheduler), f"dask {scheduler}"
+    else:
+        executor = batch.LocalPool(workers)
+        name = f"local, {executor.workers} workers"
+    with progress_bar(not quiet and sys.stderr.isatty()) as progress:
+        report = batch.run_batch(
+            loaded,
+            executor,
+            force=force,
+            progress=progress,
+            executor_name=name,
+            report_path=report_path,
+        )
+    click.echo(summary_table(report))
+    if report.failed:
+        sys.exit(1)
 
 
 # -- play --------------------------------------------------------------------------------

@@ -292,7 +292,7 @@ class _Checker:
             return _INVALID
         if f.choices and value not in f.choices:
             close = difflib.get_close_matches(value, f.choices, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "use " + " or ".join(f.choices)
+            hint = f"did you mean '{close[0]}'?" if close else "use " + spec.either(f.choices)
             self.problem(node, f"unknown {f.name} '{value}'; {hint}")
             return _INVALID
         return value

@@ -202,3 +202,10 @@ ROUTINE_FIELDS: tuple[Field, ...] = (
 )
 
 CHIME_NAMES = ("none", "bell", "beep")
+
+
+def either(choices: tuple[str, ...] | list[str]) -> str:
+    """`a`, `a or b`, `a, b or c`: the choices for a message."""
+    if len(choices) < 2:
+        return "".join(choices)
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
