@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from voiceguide.errors import OutputError
+from voiceguide.output import check_distinct, check_folder, check_writable, default_output
 from voiceguide.export.captions import Caption, caption_format, captions_text
 from voiceguide.export.playlist import Track, playlist_text, slug
 from voiceguide.export.staging import Staging, describe
@@ -140,14 +141,31 @@ def render_routine(
     """Load ROUTINE (path or built-in name), synthesize its cues, plan it with the real clip
     lengths and render it. Default output: <output_dir or audio>/<routine-name>.wav."""
     routine = resolve_routine(ref)
+    chosen = out is not None
     if out is None:
-        out = (output_dir or Path("audio")) / f"{routine.name or slug(routine.title)}.wav"
+        out = default_output(routine.name or slug(routine.title), output_dir)
     # Options that can only fail are checked before the slow part (synthesis).
     fmt = output_format(out)
     if sample_rate is not None:
         check_rate(fmt, sample_rate)
     if captions is not None:
         caption_format(captions.suffix)
+    check_distinct(
+        [("the audio file", out), ("the captions", captions), ("the timeline", timeline_json)],
+        routine.input_files(),
+        split_dir,
+        out.suffix,
+    )
+    check_writable(out, create_folder=not chosen)
+    for sidecar in (captions, timeline_json):
+        if sidecar is not None:
+            check_writable(sidecar)
+    if split_dir is not None:
+        check_folder(split_dir)
+        if not split_dir.parent.exists():
+            raise OutputError(
+                f"cannot write into {split_dir}: the folder {split_dir.parent} does not exist"
+            )
     owned = speech is None
     if speech is None:
         from voiceguide.speech.synth import Synthesizer
