@@ -66,6 +66,8 @@ def render_cli(tmp_path: Path, *extra: str) -> tuple[Result, Path]:
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)
     out = tmp_path / "out" / "short.wav"
+    if not out.parent.exists():  # -o never creates folders: the user's folder exists
+        out.parent.mkdir()
     args = ["render", str(routine), "-o", str(out), "-q", "--no-cache"]
     args += [
         "--captions",

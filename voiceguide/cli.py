@@ -69,6 +69,10 @@ def _tolerant_streams() -> None:
 class _Group(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         _tolerant_streams()
+        if hasattr(signal, "SIGXFSZ") and threading.current_thread() is threading.main_thread():
+            # Over `ulimit -f` a write fails with EFBIG ("File too large", one line) instead
+            # of the signal ending the process without a word.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:

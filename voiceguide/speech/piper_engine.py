@@ -7,6 +7,7 @@ base install and `voiceguide --help` never pay for onnxruntime.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,10 @@ from typing import Any
 import numpy as np
 
 from voiceguide.errors import SynthesisError
+
+# Piper logs "Missing phoneme from id map" for characters its voice has no sound for; the
+# text is still spoken, and a warning per character is noise on the user's terminal.
+logging.getLogger("piper").setLevel(logging.ERROR)
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.speech.base import VoiceInfo, register_engine
