@@ -426,7 +426,22 @@ def test_a_split_folder_under_a_file_fails_before_synthesis(tmp_path: Path, monk
     routine.write_text(SHORT)
     (tmp_path / "f").write_text("a file")
     result = invoke("render", str(routine), "-o", str(tmp_path / "o.wav"), "--split", str(tmp_path / "f" / "sp"))
-    assert one_line(result) == f"error: cannot write into {tmp_path / 'f' / 'sp'}: {tmp_path / 'f'} is a file, not a folder"
+    assert one_line(result) == (
+        f"error: cannot write {tmp_path / 'f' / 'sp' / 'playlist.m3u8'}: {tmp_path / 'f'} is a file,"
+        " not a folder"
+    )
+
+
+def test_a_split_folder_is_made_but_not_its_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    no_engine(monkeypatch)
+    routine = tmp_path / "r.yaml"
+    routine.write_text(SHORT)
+    split = tmp_path / "missing" / "sp"
+    result = invoke("render", str(routine), "-o", str(tmp_path / "o.wav"), "--split", str(split))
+    assert one_line(result) == (
+        f"error: cannot write {split / 'playlist.m3u8'}: the folder {split.parent} does not exist"
+        " (create it first)"
+    )
 
 
 # -- 12. output that is not UTF-8 ------------------------------------------------------------

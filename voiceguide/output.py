@@ -86,6 +86,11 @@ def check_writable(dest: Path, *, create_folder: bool = False) -> None:
     if dest.is_dir():
         raise OutputError(f"cannot write {dest}: it is a folder")
     folder = dest.parent
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise OutputError(f"cannot write {dest}: {candidate} is a file, not a folder")
+            break
     if not folder.exists():
         if not create_folder:
             raise OutputError(
@@ -93,8 +98,6 @@ def check_writable(dest: Path, *, create_folder: bool = False) -> None:
             )
         check_folder(folder)
         return
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {dest}: {folder} is a file, not a folder")
     probe = folder / temporary_name(dest.name, "probe")
     try:
         with open(probe, "xb"):

@@ -17,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from voiceguide.errors import OutputError
-from voiceguide.output import check_distinct, check_folder, check_writable, default_output
+from voiceguide.output import check_distinct, check_writable, default_output
 from voiceguide.export.captions import Caption, caption_format, captions_text
 from voiceguide.export.playlist import Track, playlist_text, slug
 from voiceguide.export.staging import Staging, describe
@@ -161,10 +161,11 @@ def render_routine(
         if sidecar is not None:
             check_writable(sidecar)
     if split_dir is not None:
-        check_folder(split_dir)
+        check_writable(split_dir / "playlist.m3u8", create_folder=True)
         if not split_dir.parent.exists():
             raise OutputError(
-                f"cannot write into {split_dir}: the folder {split_dir.parent} does not exist"
+                f"cannot write {split_dir / 'playlist.m3u8'}: the folder {split_dir.parent}"
+                " does not exist (create it first)"
             )
     owned = speech is None
     if speech is None:
