@@ -23,7 +23,7 @@ from voiceguide import cli
 from voiceguide.cli import main
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
-from voiceguide.speech.cache import MARKER, ClipCache, cache_key
+from voiceguide.speech.cache import ClipCache, cache_key
 from voiceguide.speech.synth import Synthesizer
 from voiceguide.timeline import Cue
 
@@ -98,7 +98,7 @@ def test_cache_clear_in_a_cache_removes_only_its_own_files(tmp_path: Path):
     result = invoke("cache", "clear", "--cache-dir", str(tmp_path / "c"))
     assert result.exit_code == 0, result.output
     assert result.output == f"removed 1 clips from {tmp_path / 'c'}\n"
-    assert files(tmp_path / "c") == sorted([".tmp-notes", MARKER, f"{key[:2]}/page.clip"])
+    assert files(tmp_path / "c") == sorted([".tmp-notes", "CACHEDIR.TAG", f"{key[:2]}/page.clip"])
     assert (tmp_path / "c" / "go").is_dir()
 
 
@@ -107,7 +107,7 @@ def test_a_cache_is_marked_when_it_is_made_and_a_folder_of_other_files_is_refuse
 ):
     with Synthesizer(cache_dir=tmp_path / "new"):
         pass
-    assert "voiceguide clip cache" in (tmp_path / "new" / MARKER).read_text()
+    assert "voiceguide clip cache" in (tmp_path / "new" / "CACHEDIR.TAG").read_text()
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "letter.txt").write_text("dear")
     result = invoke("plan", "hand-massage", "--cache-dir", str(tmp_path / "docs"))
@@ -536,14 +536,37 @@ def test_system_error_of_libsndfile_names_the_full_disk(tmp_path: Path, monkeypa
     assert files(tmp_path) == ["r.yaml"]
 
 
+def test_a_file_size_limit_during_synthesis_is_one_line_at_once(tmp_path: Path):
+    import resource
+
+    routine = tmp_path / "r.yaml"
+    routine.write_text(SHORT)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20 * 1024, 20 * 1024))
+
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "render", str(routine), "-o", str(tmp_path / "o.wav"), "-q", "--no-cache"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, preexec_fn=limit,
+    )  # fmt: skip
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == (
+        "error: the file size limit (ulimit -f) is 20 KiB: speech clips need up to 8 MiB"
+        " (raise it with `ulimit -f unlimited`)\n"
+    )
+    assert files(tmp_path) == ["r.yaml"]
+
+
 def test_a_file_size_limit_is_one_line_not_a_hang(tmp_path: Path):
     import resource
 
     routine = tmp_path / "r.yaml"
-    routine.write_text("title: T\nsteps:\n  - name: One\n    say: Breathe.\n    hold: 10m\n")
+    routine.write_text("title: T\nsteps:\n  - name: One\n    say: Breathe.\n    hold: 20m\n")
 
     def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4 * 2**20, 4 * 2**20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10 * 2**20, 10 * 2**20))
 
     started = time.monotonic()
     proc = subprocess.run(

@@ -115,6 +115,8 @@ class Synthesizer:
                 pending.append((text, voice, key))
         if progress is not None:
             progress(done, total)
+        if pending:
+            _check_file_size_limit()
         by_engine: dict[str, list[tuple[str, Voice, str]]] = {}
         for item in pending:
             by_engine.setdefault(item[1].engine, []).append(item)
@@ -227,6 +229,27 @@ def clip_key(engine: Engine, text: str, voice: Voice) -> str:
         PROCESSING_VERSION,
         text,
     )
+
+
+# The largest clip file an engine writes: a 1,000-character cue (the limit) is about a
+# minute of speech, 16-bit mono at up to 48 kHz.
+_CLIP_FILE_BYTES = 8 * 2**20
+
+
+def _check_file_size_limit() -> None:
+    """SynthesisError when `ulimit -f` is below what one clip file needs: an engine whose
+    write fails with EFBIG inside a C callback never returns (it looked like a hang)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError):
+        return
+    if soft != resource.RLIM_INFINITY and 0 <= soft < _CLIP_FILE_BYTES:
+        raise SynthesisError(
+            f"the file size limit (ulimit -f) is {soft // 1024} KiB: speech clips need up to"
+            f" {_CLIP_FILE_BYTES // 2**20} MiB (raise it with `ulimit -f unlimited`)"
+        )
 
 
 def _identity(cue: Cue) -> tuple[str, Voice]:
