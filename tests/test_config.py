@@ -158,7 +158,9 @@ def test_describe_shows_sources(tmp_path):
     assert lines[2].startswith("voice      = (engine default)") and lines[2].endswith("[default]")
     assert lines[3].startswith("rate       = 170") and lines[3].endswith("[config]")
     assert lines[4].startswith("volume     = 1.0") and lines[4].endswith("[default]")
-    assert lines[5].startswith(f"output_dir = {Path.cwd() / 'audio'} (audio/ in the current folder)")
+    assert lines[5].startswith(
+        f"output_dir = {Path.cwd() / 'audio'} (audio/ in the current folder)"
+    )
 
 
 def test_describe_missing_file(tmp_path):

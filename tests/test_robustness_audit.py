@@ -133,10 +133,19 @@ def test_a_cache_made_before_markers_is_still_recognised(tmp_path: Path):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--timeline", "{routine}"], "{routine} is the routine: writing the timeline there would replace it"),
+        (
+            ["--timeline", "{routine}"],
+            "{routine} is the routine: writing the timeline there would replace it",
+        ),
         (["--timeline", "{out}"], "{out} is given as both the audio file and the timeline"),
-        (["--captions", "{d}/x.vtt", "--timeline", "{d}/x.vtt"], "{d}/x.vtt is given as both the captions and the timeline"),
-        (["--timeline", "{d}/sub/../r.yaml"], "{d}/sub/../r.yaml is the routine: writing the timeline there would replace it"),
+        (
+            ["--captions", "{d}/x.vtt", "--timeline", "{d}/x.vtt"],
+            "{d}/x.vtt is given as both the captions and the timeline",
+        ),
+        (
+            ["--timeline", "{d}/sub/../r.yaml"],
+            "{d}/sub/../r.yaml is the routine: writing the timeline there would replace it",
+        ),
     ],
 )
 def test_outputs_that_collide_are_one_line_exit_2_before_any_work(
@@ -181,7 +190,9 @@ def test_a_symlinked_spelling_of_the_routine_is_the_routine(
         "render", str(routine), "-o", str(tmp_path / "alias" / "r.yaml.wav"),
         "--timeline", str(tmp_path / "alias" / "r.yaml"),
     )  # fmt: skip
-    assert one_line(result, 2).endswith("is the routine: writing the timeline there would replace it")
+    assert one_line(result, 2).endswith(
+        "is the routine: writing the timeline there would replace it"
+    )
     assert routine.read_text() == SHORT
 
 
@@ -228,7 +239,9 @@ def test_a_hostile_cache_entry_is_a_missing_entry_read_at_once(tmp_path: Path, k
     else:  # a valid header claiming a clip of two hours
         import struct
 
-        header = struct.pack("<8s32sIQ32s", b"VGCLIP01", bytes.fromhex(key), 22050, 22050 * 7200, b"\0" * 32)
+        header = struct.pack(
+            "<8s32sIQ32s", b"VGCLIP01", bytes.fromhex(key), 22050, 22050 * 7200, b"\0" * 32
+        )
         with open(path, "wb") as f:
             f.write(header)
             f.truncate(len(header) + 22050 * 7200 * 4)
@@ -266,16 +279,24 @@ def test_config_fifo_does_not_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_config_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = tmp_path / "config.toml"
     path.write_text("# " + "x" * 2**20 + "\n")
-    assert _config_error(monkeypatch, path) == f"{path}: error: file is too large (the limit is 1 MiB)"
+    assert (
+        _config_error(monkeypatch, path) == f"{path}: error: file is too large (the limit is 1 MiB)"
+    )
 
 
-def test_config_nested_100_000_deep_is_one_located_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_config_nested_100_000_deep_is_one_located_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     path = tmp_path / "config.toml"
     path.write_text("rate = 150\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    assert _config_error(monkeypatch, path) == f"{path}:2:55: error: invalid TOML: nesting is too deep"
+    assert (
+        _config_error(monkeypatch, path) == f"{path}:2:55: error: invalid TOML: nesting is too deep"
+    )
 
 
-def test_config_brackets_inside_strings_are_not_nesting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_config_brackets_inside_strings_are_not_nesting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     path = tmp_path / "config.toml"
     path.write_text('voice = "' + "[" * 80 + '"  # ' + "{" * 80 + "\n")
     monkeypatch.setenv("VOICEGUIDE_CONFIG", str(path))
@@ -286,7 +307,9 @@ def test_config_brackets_inside_strings_are_not_nesting(tmp_path: Path, monkeypa
 # -- 5. a FIFO as the routine ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["check"], ["render", "-q"], ["play", "--dry-run", "--no-keys"]])
+@pytest.mark.parametrize(
+    "command", [["check"], ["render", "-q"], ["play", "--dry-run", "--no-keys"]]
+)
 def test_a_fifo_routine_fails_at_once(tmp_path: Path, command: list[str]):
     fifo = tmp_path / "r.yaml"
     os.mkfifo(fifo)
@@ -331,8 +354,12 @@ def test_a_cue_with_a_word_among_punctuation_is_fine(tmp_path: Path):
 
 def test_duplicate_keys_in_vars_are_errors(tmp_path: Path):
     path = tmp_path / "r.yaml"
-    path.write_text("title: T\nvars:\n  tool: roller\n  tool: stone\nsteps:\n  - name: A\n    say: Use the {tool}.\n")
-    assert one_line(invoke("check", str(path))) == f"{path}:4:3: error: duplicate key 'tool' in vars"
+    path.write_text(
+        "title: T\nvars:\n  tool: roller\n  tool: stone\nsteps:\n  - name: A\n    say: Use the {tool}.\n"
+    )
+    assert (
+        one_line(invoke("check", str(path))) == f"{path}:4:3: error: duplicate key 'tool' in vars"
+    )
 
 
 # -- 9. SIGHUP, and leftovers of a killed writer -------------------------------------------
@@ -349,7 +376,9 @@ def test_sighup_stops_a_render_and_leaves_nothing(tmp_path: Path):
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not any(p.name.endswith(".part") for p in tmp_path.iterdir()):
-        assert time.monotonic() < deadline and proc.poll() is None, "the render never started writing"
+        assert time.monotonic() < deadline and proc.poll() is None, (
+            "the render never started writing"
+        )
         time.sleep(0.05)
     proc.send_signal(signal.SIGHUP)
     _, err = proc.communicate(timeout=30)
@@ -360,7 +389,9 @@ def test_sighup_stops_a_render_and_leaves_nothing(tmp_path: Path):
 
 
 def test_a_later_render_removes_a_dead_writers_part_file(tmp_path: Path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     pid = int(dead.stdout)
     out = tmp_path / "o.wav"
     stale = tmp_path / f".o.wav.{pid}-0123abcd.part"
@@ -380,7 +411,9 @@ def test_a_later_render_removes_a_dead_writers_part_file(tmp_path: Path):
 # -- 10. new is atomic ---------------------------------------------------------------------
 
 
-def test_new_force_keeps_the_routine_when_the_write_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_new_force_keeps_the_routine_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     path = tmp_path / "mine.yaml"
     path.write_text("title: Mine\n")
 
@@ -395,7 +428,9 @@ def test_new_force_keeps_the_routine_when_the_write_fails(tmp_path: Path, monkey
 
 
 def test_new_on_a_full_disk_leaves_no_empty_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "No space left on device"))
+    )
     result = invoke("new", str(tmp_path / "r.yaml"))
     assert one_line(result) == f"error: cannot write {tmp_path / 'r.yaml'}: No space left on device"
     assert files(tmp_path) == []
@@ -411,21 +446,34 @@ def test_a_destination_in_a_missing_folder_fails_before_synthesis(
     no_engine(monkeypatch)
     routine = tmp_path / "r.yaml"
     routine.write_text(SHORT)
-    dest = tmp_path / "nonexistent" / "dir" / {"-o": "x.mp3", "--captions": "x.vtt", "--timeline": "x.json"}[option]
+    dest = (
+        tmp_path
+        / "nonexistent"
+        / "dir"
+        / {"-o": "x.mp3", "--captions": "x.vtt", "--timeline": "x.json"}[option]
+    )
     args = ["render", str(routine), "-q"]
-    args += [option, str(dest)] if option == "-o" else ["-o", str(tmp_path / "o.wav"), option, str(dest)]
+    args += (
+        [option, str(dest)]
+        if option == "-o"
+        else ["-o", str(tmp_path / "o.wav"), option, str(dest)]
+    )
     assert one_line(invoke(*args)) == (
         f"error: cannot write {dest}: the folder {dest.parent} does not exist (create it first)"
     )
     assert not (tmp_path / "nonexistent").exists()
 
 
-def test_a_split_folder_under_a_file_fails_before_synthesis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_split_folder_under_a_file_fails_before_synthesis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     no_engine(monkeypatch)
     routine = tmp_path / "r.yaml"
     routine.write_text(SHORT)
     (tmp_path / "f").write_text("a file")
-    result = invoke("render", str(routine), "-o", str(tmp_path / "o.wav"), "--split", str(tmp_path / "f" / "sp"))
+    result = invoke(
+        "render", str(routine), "-o", str(tmp_path / "o.wav"), "--split", str(tmp_path / "f" / "sp")
+    )
     assert one_line(result) == (
         f"error: cannot write {tmp_path / 'f' / 'sp' / 'playlist.m3u8'}: {tmp_path / 'f'} is a file,"
         " not a folder"
@@ -447,7 +495,10 @@ def test_a_split_folder_is_made_but_not_its_parent(tmp_path: Path, monkeypatch: 
 # -- 12. output that is not UTF-8 ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "latin-1"}, {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}])
+@pytest.mark.parametrize(
+    "env",
+    [{"PYTHONIOENCODING": "latin-1"}, {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}],
+)
 def test_an_output_stream_that_is_not_utf8_never_crashes(tmp_path: Path, env: dict[str, str]):
     routine = tmp_path / "r.yaml"
     routine.write_text(SHORT.replace("Short — and calm", "Short — and calm ✓"), encoding="utf-8")
@@ -483,7 +534,9 @@ def test_the_cli_replaces_what_its_streams_cannot_encode(monkeypatch: pytest.Mon
 
 def test_a_syntax_error_at_the_end_of_a_large_file_is_reported_within_a_second(tmp_path: Path):
     path = tmp_path / "big.yaml"
-    body = "title: Big\nsteps:\n" + "".join(f"  - name: Step {i}\n    say: Breathe.\n" for i in range(25_000))
+    body = "title: Big\nsteps:\n" + "".join(
+        f"  - name: Step {i}\n    say: Breathe.\n" for i in range(25_000)
+    )
     body = body[: 2**20 - 40] + "\n  - name: [unclosed\n"
     path.write_text(body)
     assert path.stat().st_size <= 2**20
@@ -513,7 +566,9 @@ def test_a_symlink_loop_as_the_routine_says_what_it_is(tmp_path: Path):
     )
 
 
-def test_system_error_of_libsndfile_names_the_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_system_error_of_libsndfile_names_the_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import soundfile as sf
 
     from voiceguide.export import writers
@@ -613,21 +668,30 @@ def test_the_cache_keeps_the_most_recently_used_clips_within_its_limit(tmp_path:
     assert [cache.has(k) for k in keys] == [True, False, False, False, True, True]
 
 
-def test_cache_info_shows_the_limit_and_the_config_sets_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_cache_info_shows_the_limit_and_the_config_sets_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     result = invoke("cache", "info", "--cache-dir", str(tmp_path / "c"))
-    assert result.output.splitlines()[-1] == "limit:    500 MB [default] (most recently used clips kept)"
+    assert (
+        result.output.splitlines()[-1]
+        == "limit:    500 MB [default] (most recently used clips kept)"
+    )
     config = tmp_path / "config.toml"
     config.write_text('cache_limit = "2 GB"\n')
     monkeypatch.setenv("VOICEGUIDE_CONFIG", str(config))
     result = invoke("cache", "info", "--cache-dir", str(tmp_path / "c"))
-    assert result.output.splitlines()[-1] == "limit:    2 GB [config] (most recently used clips kept)"
+    assert (
+        result.output.splitlines()[-1] == "limit:    2 GB [config] (most recently used clips kept)"
+    )
     config.write_text('cache_limit = "lots"\n')
     assert one_line(invoke("config")) == (
         f'{config}:1:15: error: cache_limit must be a size such as "500 MB" or "2 GB", got \'lots\''
     )
 
 
-def test_a_run_trims_the_cache_to_the_configured_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_run_trims_the_cache_to_the_configured_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     config = tmp_path / "config.toml"
     config.write_text('cache_limit = "0 MB"\n')
     monkeypatch.setenv("VOICEGUIDE_CONFIG", str(config))

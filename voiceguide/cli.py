@@ -53,7 +53,9 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 # A closed terminal or a lost SSH session (SIGHUP) stops a run like SIGTERM does: every
 # temporary file is removed on the way out.
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def _tolerant_streams() -> None:

@@ -224,7 +224,7 @@ def _size(path: Path, text: str, value: object) -> int:
             path,
             text,
             "cache_limit",
-            f"cache_limit must be a size such as \"500 MB\" or \"2 GB\", got {value!r}",
+            f'cache_limit must be a size such as "500 MB" or "2 GB", got {value!r}',
         )
     return size
 

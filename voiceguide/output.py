@@ -61,9 +61,7 @@ def check_distinct(
                 raise OutputConflict(f"{path} is given as both {other} and {what}")
         for source, read in sources:
             if _same(path, read):
-                raise OutputConflict(
-                    f"{path} is {source}: writing {what} there would replace it"
-                )
+                raise OutputConflict(f"{path} is {source}: writing {what} there would replace it")
         if split_dir is not None and _same(path.parent, split_dir):
             track = re.fullmatch(r"\d+-.*" + re.escape(audio_suffix), path.name)
             if path.name == PLAYLIST or track:
@@ -73,7 +71,9 @@ def check_distinct(
                 )
     if split_dir is not None:
         for source, read in sources:
-            if _same(read.parent, split_dir) and (read.name == PLAYLIST or read.suffix == audio_suffix):
+            if _same(read.parent, split_dir) and (
+                read.name == PLAYLIST or read.suffix == audio_suffix
+            ):
                 raise OutputConflict(
                     f"the --split folder {split_dir} holds {source} ({read.name}):"
                     " its tracks could replace it"
@@ -114,7 +114,9 @@ def check_folder(folder: Path) -> None:
     for candidate in (folder, *folder.parents):
         if candidate.exists():
             if not candidate.is_dir():
-                raise OutputError(f"cannot write into {folder}: {candidate} is a file, not a folder")
+                raise OutputError(
+                    f"cannot write into {folder}: {candidate} is a file, not a folder"
+                )
             if not os.access(candidate, os.W_OK | os.X_OK):
                 raise OutputError(f"cannot write into {folder}: Permission denied")
             return

@@ -17,7 +17,6 @@ from typing import TypeVar
 import numpy as np
 
 from voiceguide.errors import OutputError
-from voiceguide.output import check_distinct, check_writable, default_output
 from voiceguide.export.captions import Caption, caption_format, captions_text
 from voiceguide.export.playlist import Track, playlist_text, slug
 from voiceguide.export.staging import Staging, describe
@@ -30,6 +29,7 @@ from voiceguide.export.writers import (
     open_writer,
     output_format,
 )
+from voiceguide.output import check_distinct, check_writable, default_output
 from voiceguide.routine.builtins import resolve_routine
 from voiceguide.routine.models import Routine
 from voiceguide.session import SpeechSource, prepare_session

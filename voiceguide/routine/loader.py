@@ -59,7 +59,10 @@ def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Ro
                 raise RoutineError(
                     [
                         Problem(
-                            shown, 1, 1, f"file is too large ({size} bytes; the limit is {_MIB} MiB)"
+                            shown,
+                            1,
+                            1,
+                            f"file is too large ({size} bytes; the limit is {_MIB} MiB)",
                         )
                     ]
                 )
@@ -200,7 +203,7 @@ class _Filled(dict[str, str]):
     """Placeholder values for checking that a text says something: the routine's vars, and
     a word for every other name (a side, a step name, a number always say something)."""
 
-    def get(self, key: str, default: object = None) -> str:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> str:
         return super().get(key, "x")
 
 

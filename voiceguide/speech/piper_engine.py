@@ -18,10 +18,6 @@ from typing import Any
 import numpy as np
 
 from voiceguide.errors import SynthesisError
-
-# Piper logs "Missing phoneme from id map" for characters its voice has no sound for; the
-# text is still spoken, and a warning per character is noise on the user's terminal.
-logging.getLogger("piper").setLevel(logging.ERROR)
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
 from voiceguide.speech.base import VoiceInfo, register_engine
@@ -31,6 +27,10 @@ from voiceguide.speech.piper_voices import (
     fingerprint,
     resolve_voice_file,
 )
+
+# Piper logs "Missing phoneme from id map" for characters its voice has no sound for; the
+# text is still spoken, and a warning per character is noise on the user's terminal.
+logging.getLogger("piper").setLevel(logging.ERROR)
 
 INSTALL_HINT = "the piper engine is not installed; install it with: pip install 'voiceguide[piper]'"
 
