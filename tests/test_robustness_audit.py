@@ -713,3 +713,45 @@ def test_the_default_output_is_audio_in_the_current_folder_and_config_says_so(
     assert result.output.startswith("audio/r.wav  ")
     config = invoke("config").output
     assert f"output_dir = {tmp_path / 'audio'} (audio/ in the current folder)" in config
+
+
+# -- the same kind of defect elsewhere ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_piper_voice_config_that_is_not_a_file_is_refused_unread(tmp_path: Path, kind: str):
+    from voiceguide.errors import SynthesisError
+    from voiceguide.speech.piper_voices import VoiceFile
+
+    model = tmp_path / "v.onnx"
+    model.write_bytes(b"")
+    config = tmp_path / "v.onnx.json"
+    if kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.symlink_to("/dev/zero")
+    started = time.monotonic()
+    with pytest.raises(SynthesisError) as error:
+        VoiceFile("v", model, "path").read_config()
+    assert time.monotonic() - started < 1.0
+    assert str(error.value) == f"cannot read piper voice config {config}: not a regular file"
+
+
+def test_play_interrupted_says_what_render_says(monkeypatch: pytest.MonkeyPatch):
+    from voiceguide.errors import Interrupted
+
+    def stopped(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Interrupted("interrupted")
+
+    monkeypatch.setattr(cli.Run, "play", stopped)
+    result = invoke("play", "hand-massage", "--no-keys")
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted\n"
+
+
+def test_piper_keeps_its_phoneme_warnings_off_the_terminal():
+    import logging
+
+    import voiceguide.speech.piper_engine  # noqa: F401 - importing it sets the level
+
+    assert logging.getLogger("piper.phoneme_ids").getEffectiveLevel() >= logging.ERROR
