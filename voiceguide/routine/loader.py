@@ -680,7 +680,8 @@ class _Checker:
             self.problem(located.node, issue.message, issue.offset)
         if issues:
             return
-        filled = fill(located.text.template, _Filled(self.var_values))
+        template = located.text.template
+        filled = fill(template, _Filled(self.var_values)) if "{" in template else template
         if not _speakable(filled):
             # An engine returns no audio for "...", "—" or a zero-width space: say so here,
             # not after synthesis.
