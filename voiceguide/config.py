@@ -8,9 +8,9 @@ built-in defaults <- this file <- routine <- step <- command line.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
-import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 
 from voiceguide.errors import ConfigError, Problem
+from voiceguide.files import read_regular
 from voiceguide.output import default_output_rule
 from voiceguide.routine.models import VoiceSpec, piper_model_path
 from voiceguide.routine.spec import (
@@ -271,22 +272,18 @@ def _nesting(text: str) -> tuple[int, int] | None:
 def _read_config(file: Path) -> bytes:
     """The file's bytes: a regular file of at most MAX_CONFIG_BYTES (a FIFO, a device or
     /dev/zero is refused without reading it). FileNotFoundError passes through."""
-    flags = os.O_RDONLY | os.O_NONBLOCK
-    fd = os.open(file, flags)
     try:
-        status = os.fstat(fd)
-        if stat.S_ISDIR(status.st_mode):
-            raise _file_error(file, "is a folder, not a configuration file")
-        if not stat.S_ISREG(status.st_mode):
-            raise _file_error(file, "is not a regular file")
-        data = os.read(fd, MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES or status.st_size > MAX_CONFIG_BYTES:
+        return read_regular(file, MAX_CONFIG_BYTES)
+    except IsADirectoryError:
+        raise _file_error(file, "is a folder, not a configuration file") from None
+    except OSError as error:
+        if error.errno == errno.EINVAL:
+            raise _file_error(file, "is not a regular file") from None
+        if error.errno == errno.EFBIG:
             raise _file_error(
                 file, f"file is too large (the limit is {MAX_CONFIG_BYTES // 2**20} MiB)"
-            )
-        return data
-    finally:
-        os.close(fd)
+            ) from None
+        raise
 
 
 def load_config(path: str | Path | None = None) -> Config:
