@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -74,6 +75,8 @@ class Synthesizer:
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix="voiceguide-clips-"))
             self._store = ClipCache(self._scratch)
+            # Removed at close(), or when the synthesizer is collected without one.
+            weakref.finalize(self, shutil.rmtree, self._scratch, True)
 
     def __enter__(self) -> Synthesizer:
         return self
