@@ -134,7 +134,8 @@ def test_unknown_key_suggests_the_closest(tmp_path):
 def test_unknown_table(tmp_path):
     path = write(tmp_path, "[piper]\nvoice = 'x'\n")
     assert error_of(path) == (
-        f"{path}:1:1: error: unknown key 'piper' (known: engine, voice, rate, volume, output_dir)"
+        f"{path}:1:1: error: unknown key 'piper' (known: engine, voice, rate, volume, output_dir,"
+        " cache_limit)"
     )
 
 
@@ -157,7 +158,9 @@ def test_describe_shows_sources(tmp_path):
     assert lines[2].startswith("voice      = (engine default)") and lines[2].endswith("[default]")
     assert lines[3].startswith("rate       = 170") and lines[3].endswith("[config]")
     assert lines[4].startswith("volume     = 1.0") and lines[4].endswith("[default]")
-    assert lines[5].startswith("output_dir = audio/ (in the current folder)")
+    assert lines[5].startswith(
+        f"output_dir = {Path.cwd() / 'audio'} (audio/ in the current folder)"
+    )
 
 
 def test_describe_missing_file(tmp_path):

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from voiceguide.errors import PlanError, VoiceguideError
+from voiceguide.errors import LocatedPlanError, PlanError, VoiceguideError
 from voiceguide.routine.loader import parse_routine
 from voiceguide.timeline import Cue, PlanOptions, Timeline, build_timeline
 
@@ -75,7 +75,11 @@ def test_any_routine_plans_contiguously_or_fails_clearly(text, pace):
     routine = parse_routine(text, "gen.yaml")
     try:
         t = build_timeline(routine, PlanOptions(pace=pace), length)
-    except PlanError:
+    except PlanError as error:
+        # Without --fit only a located problem can stop a plan: a limit, or a step's
+        # speech outgrowing its duration; each names its place in the file.
+        assert isinstance(error, LocatedPlanError), error
+        assert error.problems and all(p.line >= 1 for p in error.problems)
         return
     contiguous(t)
     assert t.pace == pace

@@ -221,7 +221,6 @@ def test_cli_destination_in_the_way_is_one_line_exit_1(tmp_path, args, message):
 
 
 def test_cli_renders_with_the_real_synthesizer(tmp_path):
-    pytest.importorskip("voiceguide.speech.synth")
     out = tmp_path / "hand.mp3"
     result = CliRunner().invoke(
         main,

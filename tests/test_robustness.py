@@ -154,7 +154,20 @@ def fifo_chime(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def device_file(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return Path("/dev/zero")  # endless: read up to the limit, then refused
+    return Path("/dev/zero")  # endless: refused without reading it
+
+
+def fifo_routine(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = folder / "r.yaml"
+    os.mkfifo(path)  # nobody writes to it: opening it for reading would wait forever
+    return path
+
+
+def link_loop(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = folder / "r.yaml"
+    path.symlink_to(folder / "loop.yaml")
+    (folder / "loop.yaml").symlink_to(path)
+    return path
 
 
 SETUP_CASES = {
@@ -162,7 +175,12 @@ SETUP_CASES = {
         lambda folder, _: sparse_50_mb(folder),
         "1:1: error: file is too large (52428800 bytes; the limit is 1 MiB)",
     ),
-    "dev-zero": (device_file, "1:1: error: file is too large (the limit is 1 MiB)"),
+    "dev-zero": (device_file, "1:1: error: is not a regular file (a pipe or a device)"),
+    "fifo-routine": (fifo_routine, "1:1: error: is not a regular file (a pipe or a device)"),
+    "link-loop": (
+        link_loop,
+        "1:1: error: cannot read file: Too many levels of symbolic links",
+    ),
     "chime-unreadable": (unreadable_chime, "2:8: error: chime file 'bell.wav' cannot be read"),
     "chime-fifo": (fifo_chime, "2:8: error: chime 'bell.wav' is not a regular file"),
 }

@@ -66,6 +66,8 @@ def render_cli(tmp_path: Path, *extra: str) -> tuple[Result, Path]:
     routine = tmp_path / "short.yaml"
     routine.write_text(SHORT)
     out = tmp_path / "out" / "short.wav"
+    if not out.parent.exists():  # -o never creates folders: the user's folder exists
+        out.parent.mkdir()
     args = ["render", str(routine), "-o", str(out), "-q", "--no-cache"]
     args += [
         "--captions",
@@ -263,6 +265,7 @@ def test_destination_folder_disappears_mid_render(tmp_path: Path):
     import shutil
 
     folder = tmp_path / "out"
+    folder.mkdir()
     removed = []
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -329,6 +332,7 @@ def test_a_signal_stops_the_render_cleanly(tmp_path: Path, phase: str, name: str
     too. Afterwards no worker is left running and nothing is left in the output folder."""
     sig, code, message = SIGNALS[name]
     folder = tmp_path / "out"
+    folder.mkdir()
     out = folder / "long.flac"
     if phase == "synthesis":
         routine = long_routine(tmp_path, cues=400, hold="1s")

@@ -14,7 +14,7 @@ import pytest
 from voiceguide.errors import SynthesisError
 from voiceguide.routine.models import Voice
 from voiceguide.sound.clip import Clip
-from voiceguide.sound.processing import TARGET_RMS_DBFS, gated_rms
+from voiceguide.sound.processing import gated_rms
 from voiceguide.speech.base import Engine, create_engine, engine_names
 from voiceguide.speech.cache import ClipCache
 from voiceguide.speech.pyttsx3_engine import Pyttsx3Engine
@@ -108,7 +108,7 @@ def test_loudness_is_equal_across_texts_and_engine_volumes(engine, tmp_path):
     with Synthesizer(cache_dir=tmp_path) as synth:
         levels = [db(gated_rms(synth.clip(speech(t)).samples, 22050)) for t in texts]
     assert max(levels) - min(levels) < 1.5
-    assert all(abs(level - TARGET_RMS_DBFS) < 1.5 for level in levels)
+    assert all(abs(level - -20.0) < 1.5 for level in levels)  # -20 dBFS, written out
 
 
 def test_voice_volume_scales_linearly(tmp_path):

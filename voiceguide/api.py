@@ -179,12 +179,15 @@ class Run:
     cache_dir: Path | None = None
     use_cache: bool = True
     output_dir: Path | None = None
+    cache_limit: int | None = None  # bytes the cache keeps (None: the default, 500 MB)
 
     def synthesizer(self) -> Synthesizer:
         """A speech synthesizer with this run's cache settings (close it, or use `with`)."""
+        from voiceguide.speech.cache import DEFAULT_LIMIT
         from voiceguide.speech.synth import Synthesizer
 
-        return Synthesizer(cache_dir=self.cache_dir, use_cache=self.use_cache)
+        limit = DEFAULT_LIMIT if self.cache_limit is None else self.cache_limit
+        return Synthesizer(cache_dir=self.cache_dir, use_cache=self.use_cache, cache_limit=limit)
 
     def describe_voice(self, routine: RoutineRef) -> str:
         """Which engine and voice speak the routine, and why (`piper en_US-joe-medium
@@ -322,7 +325,7 @@ def plan_options(
         auto=choose_auto(),
     )
     folder = Path(cache_dir) if cache_dir is not None else None
-    return Run(options, folder, use_cache, config.output_dir)
+    return Run(options, folder, use_cache, config.output_dir, config.cache_limit)
 
 
 # -- the three things a routine is for ----------------------------------------------------

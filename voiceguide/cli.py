@@ -17,7 +17,14 @@ import click
 
 from voiceguide import __version__, api
 from voiceguide.api import Run
-from voiceguide.errors import LocatedError, OptionError, Terminated, VoiceguideError, one_line
+from voiceguide.errors import (
+    Interrupted,
+    LocatedError,
+    OptionError,
+    Terminated,
+    VoiceguideError,
+    one_line,
+)
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.spec import MAX_PACE, MAX_RATE, MIN_RATE
 from voiceguide.timeline import PlanOptions, Timeline
@@ -44,13 +51,42 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+# A closed terminal or a lost SSH session (SIGHUP) stops a run like SIGTERM does: every
+# temporary file is removed on the way out.
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _tolerant_streams() -> None:
+    """Replace what stdout and stderr cannot encode (a title's "—" on a Latin-1 or ASCII
+    terminal) instead of failing with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(Exception):  # a stream that cannot change keeps its own
+                reconfigure(errors="replace")
+
+
 class _Group(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _tolerant_streams()
+        if hasattr(signal, "SIGXFSZ") and threading.current_thread() is threading.main_thread():
+            # Over `ulimit -f` a write fails with EFBIG ("File too large", one line) instead
+            # of the signal ending the process without a word.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
-        previous = None
+        previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            for number in _STOP_SIGNALS:
+                previous[number] = signal.signal(number, _on_sigterm)
         try:
             return super().invoke(ctx)
+        except Interrupted:
+            click.echo("interrupted", err=True)  # the same word as Ctrl-C during a render
+            ctx.exit(130)
         except VoiceguideError as error:
             report(error)
             ctx.exit(error.exit_code)
@@ -61,8 +97,8 @@ class _Group(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 # -- option types --------------------------------------------------------------
@@ -620,20 +656,26 @@ def cache(ctx: click.Context, cache_dir: Path | None) -> None:
 @_CACHE_DIR
 @click.pass_context
 def cache_info_command(ctx: click.Context, cache_dir: Path | None) -> None:
-    """Show the cache's location, number of clips and size."""
+    """Show the cache's location, number of clips, size and size limit."""
+    from voiceguide.config import format_size, load_config
+    from voiceguide.speech.cache import DEFAULT_LIMIT
     from voiceguide.speech.synth import cache_info, default_cache_dir
 
-    info = cache_info(cache_dir or ctx.obj or default_cache_dir())
+    configured = load_config().cache_limit
+    limit = DEFAULT_LIMIT if configured is None else configured
+    info = cache_info(cache_dir or ctx.obj or default_cache_dir(), limit)
     click.echo(f"location: {info.location}")
     click.echo(f"entries:  {info.entries}")
     click.echo(f"size:     {info.bytes / 1e6:.1f} MB")
+    source = "config" if configured is not None else "default"
+    click.echo(f"limit:    {format_size(limit)} [{source}] (most recently used clips kept)")
 
 
 @cache.command(name="clear")
 @_CACHE_DIR
 @click.pass_context
 def cache_clear_command(ctx: click.Context, cache_dir: Path | None) -> None:
-    """Delete every cached clip."""
+    """Delete every cached clip (only in a folder marked as a voiceguide cache)."""
     from voiceguide.speech.synth import cache_clear, default_cache_dir
 
     folder = cache_dir or ctx.obj or default_cache_dir()

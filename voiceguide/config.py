@@ -8,6 +8,7 @@ built-in defaults <- this file <- routine <- step <- command line.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 import sys
@@ -18,6 +19,8 @@ from typing import Any
 import platformdirs
 
 from voiceguide.errors import ConfigError, Problem
+from voiceguide.files import read_regular
+from voiceguide.output import default_output_rule
 from voiceguide.routine.models import VoiceSpec, piper_model_path
 from voiceguide.routine.spec import (
     DEFAULT_ENGINE,
@@ -29,13 +32,29 @@ from voiceguide.routine.spec import (
     MIN_VOLUME,
 )
 
+DEFAULT_CACHE_LIMIT = 500 * 10**6  # bytes (speech.cache.DEFAULT_LIMIT, without numpy)
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*", re.IGNORECASE)
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_ENV = "VOICEGUIDE_CONFIG"
-KEYS = ("engine", "voice", "rate", "volume", "output_dir")
+KEYS = ("engine", "voice", "rate", "volume", "output_dir", "cache_limit")
+MAX_CONFIG_BYTES = 2**20  # like a routine: a configuration file is a few lines
+MAX_NESTING = 50  # no key takes a nested value; tomllib recurses on each level
 
 EXAMPLE = f"""\
 # voiceguide configuration: every key is optional.
@@ -45,6 +64,7 @@ voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voice
 rate = {DEFAULT_RATE}                    # words per minute, {MIN_RATE}-{MAX_RATE}
 volume = {DEFAULT_VOLUME:.1f}                  # {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}
 output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
+cache_limit = "500 MB"        # the clip cache keeps the most recently used clips up to this
 """
 
 __all__ = ["CONFIG_ENV", "KEYS", "Config", "ConfigError", "config_path", "describe", "load_config"]
@@ -61,6 +81,7 @@ class Config:
     rate: int | None = None
     volume: float | None = None
     output_dir: Path | None = None
+    cache_limit: int | None = None  # bytes
 
     def voice_spec(self) -> VoiceSpec:
         """The configuration's layer of voice settings (above built-in defaults)."""
@@ -74,6 +95,7 @@ class Config:
             "rate": DEFAULT_RATE,
             "volume": DEFAULT_VOLUME,
             "output_dir": None,
+            "cache_limit": DEFAULT_CACHE_LIMIT,
         }
         rows = []
         for key in KEYS:
@@ -172,11 +194,96 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
                 f"volume must be {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}, got {volume}",
             )
         values["volume"] = float(volume)
+    if "cache_limit" in data:
+        values["cache_limit"] = _size(path, text, data["cache_limit"])
     if "output_dir" in values:
         folder = Path(values["output_dir"]).expanduser()
         # Relative folders are taken relative to the file, not to wherever a command runs.
         values["output_dir"] = folder if folder.is_absolute() else path.parent / folder
     return values
+
+
+def parse_size(value: object) -> int | None:
+    """Bytes from "500 MB", "1.5 GiB", "0", or a number of megabytes; None if not a size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value * 10**6) if 0 <= value < 10**9 else None
+    if not isinstance(value, str):
+        return None
+    match = _SIZE.fullmatch(value)
+    if match is None:
+        return None
+    unit = (match.group(2) or "mb").lower()
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _size(path: Path, text: str, value: object) -> int:
+    size = parse_size(value)
+    if size is None:
+        raise _error(
+            path,
+            text,
+            "cache_limit",
+            f'cache_limit must be a size such as "500 MB" or "2 GB", got {value!r}',
+        )
+    return size
+
+
+def format_size(size: int) -> str:
+    """Bytes in the units `cache info` and `config` show."""
+    return f"{size / 1e9:g} GB" if size >= 10**9 else f"{size / 1e6:g} MB"
+
+
+def _nesting(text: str) -> tuple[int, int] | None:
+    """Line and column where arrays or inline tables nest deeper than MAX_NESTING (outside
+    strings and comments), or None: tomllib recurses per level and would overflow."""
+    depth = 0
+    line, line_start = 1, 0
+    quote = ""
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\n":
+            line, line_start = line + 1, i + 1
+            if quote in ('"', "'"):
+                quote = ""
+        elif quote:
+            if char == "\\" and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, i - line_start + 1
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def _read_config(file: Path) -> bytes:
+    """The file's bytes: a regular file of at most MAX_CONFIG_BYTES (a FIFO, a device or
+    /dev/zero is refused without reading it). FileNotFoundError passes through."""
+    try:
+        return read_regular(file, MAX_CONFIG_BYTES)
+    except IsADirectoryError:
+        raise _file_error(file, "is a folder, not a configuration file") from None
+    except OSError as error:
+        if error.errno == errno.EINVAL:
+            raise _file_error(file, "is not a regular file") from None
+        if error.errno == errno.EFBIG:
+            raise _file_error(
+                file, f"file is too large (the limit is {MAX_CONFIG_BYTES // 2**20} MiB)"
+            ) from None
+        raise
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -187,7 +294,7 @@ def load_config(path: str | Path | None = None) -> Config:
     explicit = path is not None
     file = Path(path).expanduser() if path is not None else config_path()
     try:
-        raw = file.read_bytes()
+        raw = _read_config(file)
     except FileNotFoundError:
         if explicit:
             raise _file_error(file, "configuration file not found") from None
@@ -198,10 +305,15 @@ def load_config(path: str | Path | None = None) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _file_error(file, "not UTF-8 text") from None
+    deep = _nesting(text)
+    if deep is not None:
+        raise _file_error(file, "invalid TOML: nesting is too deep", *deep)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _toml_error(file, error) from None
+    except RecursionError:  # a nesting the scan above did not see (it is not a parser)
+        raise _file_error(file, "invalid TOML: nesting is too deep") from None
     return Config(path=file, exists=True, **_check(file, text, data))
 
 
@@ -228,7 +340,9 @@ def describe(config: Config, speaks: str = "") -> str:
     for key, value, source in config.effective():
         shown = "(engine default)" if value is None and key == "voice" else value
         if value is None and key == "output_dir":
-            shown = "audio/ (in the current folder)"
+            shown = default_output_rule()
+        if key == "cache_limit" and isinstance(value, int):
+            shown = format_size(value)
         lines.append(f"{key:<10} = {shown!s:<40} [{source}]")
     if speaks:
         lines.append(f"speaks with: {speaks}")

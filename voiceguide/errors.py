@@ -119,3 +119,10 @@ class Interrupted(VoiceguideError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every cleanup path (temporary files, the
     terminal, the sound device) runs the same way; the CLI exits 143 for it."""
+
+
+class OutputConflict(OutputError):
+    """Two outputs are one file, or an output is a file the render reads: a usage error,
+    found before any work."""
+
+    exit_code = 2

@@ -29,6 +29,7 @@ from voiceguide.export.writers import (
     open_writer,
     output_format,
 )
+from voiceguide.output import check_distinct, check_writable, default_output
 from voiceguide.routine.builtins import resolve_routine
 from voiceguide.routine.models import Routine
 from voiceguide.session import SpeechSource, prepare_session
@@ -140,8 +141,9 @@ def render_routine(
     """Load ROUTINE (path or built-in name), synthesize its cues, plan it with the real clip
     lengths and render it. Default output: <output_dir or audio>/<routine-name>.wav."""
     routine = resolve_routine(ref)
+    chosen = out is not None
     if out is None:
-        out = (output_dir or Path("audio")) / f"{routine.name or slug(routine.title)}.wav"
+        out = default_output(routine.name or slug(routine.title), output_dir)
     # Options that can only fail are checked before the slow part (synthesis).
     page = out.suffix.lower() == ".html"  # the player page, with an MP3 track inside
     fmt = "mp3" if page else output_format(out)
@@ -149,6 +151,23 @@ def render_routine(
         check_rate(fmt, sample_rate)
     if captions is not None:
         caption_format(captions.suffix)
+    check_distinct(
+        [("the audio file", out), ("the captions", captions), ("the timeline", timeline_json)],
+        routine.input_files(),
+        split_dir,
+        out.suffix,
+    )
+    check_writable(out, create_folder=not chosen)
+    for sidecar in (captions, timeline_json):
+        if sidecar is not None:
+            check_writable(sidecar)
+    if split_dir is not None:
+        check_writable(split_dir / "playlist.m3u8", create_folder=True)
+        if not split_dir.parent.exists():
+            raise OutputError(
+                f"cannot write {split_dir / 'playlist.m3u8'}: the folder {split_dir.parent}"
+                " does not exist (create it first)"
+            )
     owned = speech is None
     if speech is None:
         from voiceguide.speech.synth import Synthesizer

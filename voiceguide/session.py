@@ -8,6 +8,7 @@ lays the same timeline out on a background thread while it plays (`live.LiveSche
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,31 +52,53 @@ class SpeechSource(Protocol):
 
 
 class CueClips:
-    """`clip_for(cue)` at one sample rate: speech resampled once per cue, tones synthesized
-    or read from their WAV file. Its `length` is what the timeline is built from, so every
-    sound event lasts exactly its clip."""
+    """`clip_for(cue)` at one sample rate: speech resampled when the rates differ, tones
+    synthesized or read from their WAV file. Its `length` is what the timeline is built
+    from, so every sound event lasts exactly its clip. Only lengths are kept for every
+    cue, and the few clips used last: memory does not grow with the amount of speech."""
 
-    def __init__(self, speech: Callable[[Cue], Clip], rate: int):
+    RECENT = 8  # clips kept: a repetition's cues come round again soon
+
+    def __init__(
+        self,
+        speech: Callable[[Cue], Clip],
+        rate: int,
+        frames: Callable[[Cue], tuple[int, int]] | None = None,
+    ):
         self._speech = speech
+        self._speech_frames = frames  # (frames, rate) of a speech clip, its samples unread
         self.rate = rate
-        self._clips: dict[Cue, Clip] = {}
+        self._recent: OrderedDict[Cue, Clip] = OrderedDict()
+        self._frames: dict[Cue, int] = {}
         self._lock = threading.Lock()  # the live layout thread calls it too
 
     def __call__(self, cue: Cue) -> Clip:
         with self._lock:
-            clip = self._clips.get(cue)
-            if clip is None:
-                if cue.kind == "tone":
-                    clip = tone_clip(cue.text, self.rate)
-                else:
-                    clip = self._speech(cue)
-                    if clip.rate != self.rate:
-                        clip = Clip(resample(clip.samples, clip.rate, self.rate), self.rate)
-                self._clips[cue] = clip
+            clip = self._recent.get(cue)
+            if clip is not None:
+                self._recent.move_to_end(cue)
+                return clip
+            if cue.kind == "tone":
+                clip = tone_clip(cue.text, self.rate)
+            else:
+                clip = self._speech(cue)
+                if clip.rate != self.rate:
+                    clip = Clip(resample(clip.samples, clip.rate, self.rate), self.rate)
+            self._frames[cue] = clip.frames
+            self._recent[cue] = clip
+            while len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
             return clip
 
     def length(self, cue: Cue) -> float:
-        return self(cue).duration
+        frames = self._frames.get(cue)
+        if frames is None and cue.kind == "speech" and self._speech_frames is not None:
+            native, rate = self._speech_frames(cue)
+            if rate == self.rate:  # else the resampled clip is measured below
+                frames = self._frames[cue] = native
+        if frames is None:
+            frames = self(cue).frames
+        return frames / self.rate
 
 
 @dataclass(frozen=True)
@@ -102,11 +125,24 @@ def prepare_session(
     speech.prepare(cues, progress)
     spoken = [c for c in cues if c.kind == "speech"]
     # Default rate: the voice's own (the first speech clip's), so nothing is resampled.
-    rate = sample_rate or (speech.clip(spoken[0]).rate if spoken else DEFAULT_RATE)
-    clips = CueClips(speech.clip, rate)
+    # A source that can tell a clip's length without its samples (the Synthesizer's
+    # `frames`) keeps memory flat: the timeline is built from lengths alone.
+    frames: Callable[[Cue], tuple[int, int]] | None = getattr(speech, "frames", None)
+    if frames is None:
+        frames = _measured(speech)
+    rate = sample_rate or (frames(spoken[0])[1] if spoken else DEFAULT_RATE)
+    clips = CueClips(speech.clip, rate, frames)
     timeline = build_timeline(routine, options, clips.length)
     assert timeline.options is not None
     return Session(routine, timeline, clips, rate, timeline.options)
+
+
+def _measured(speech: SpeechSource) -> Callable[[Cue], tuple[int, int]]:
+    def frames(cue: Cue) -> tuple[int, int]:
+        clip = speech.clip(cue)
+        return clip.frames, clip.rate
+
+    return frames
 
 
 def check_voices(routine: Routine, cues: Iterable[Cue], speech: SpeechSource) -> None:

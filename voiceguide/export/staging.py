@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
 from voiceguide.errors import OutputError
+from voiceguide.output import temporary_name
+
+_OURS = re.compile(r"\.(\d+)-[0-9a-f]{8}\.part$")
 
 
 def describe(exc: BaseException) -> str:
@@ -28,6 +32,36 @@ def _file_in_the_way(folder: Path) -> Path | None:
     return None
 
 
+def remove_stale_parts(dest: Path) -> None:
+    """Delete temporary files of `dest` left by a writer that no longer runs."""
+    try:
+        names = os.listdir(dest.parent)
+    except OSError:
+        return
+    for name in names:
+        match = _OURS.search(name)
+        if match is None or not name.startswith("."):
+            continue
+        written = name[1 : match.start()]  # the destination's name, maybe shortened
+        exact = written == dest.name
+        shortened = len(written.encode()) >= 200 and dest.name.startswith(written)
+        if (exact or shortened) and not _alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                (dest.parent / name).unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: alive
+    return True
+
+
 class Staging:
     """Temporary files waiting to be renamed onto their destinations, all or none."""
 
@@ -43,7 +77,11 @@ class Staging:
             raise OutputError(f"cannot write {dest}: {blocker} is a file, not a folder")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            temp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
+            remove_stale_parts(dest)
+            # The writer's process id in the name: a later run can tell a killed
+            # writer's leftover (SIGKILL, a crash) from a live one's work in progress.
+            tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+            temp = dest.parent / temporary_name(dest.name, tag)
             # Created with open() rather than mkstemp so the final file gets the umask's
             # permissions instead of mkstemp's 0600.
             with open(temp, "xb"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import struct
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -141,6 +142,8 @@ class SoundfileWriter:
         for at in range(0, block.shape[0], BLOCK_FRAMES):
             try:
                 self._file.write(block[at : at + BLOCK_FRAMES])
+            except sf.SoundFileError as exc:
+                raise _system_error(exc, self._path) from None
             except AssertionError:
                 # soundfile asserts on a short write (seen when the disk fills up); name
                 # the likely cause rather than the assertion.
@@ -150,7 +153,10 @@ class SoundfileWriter:
         self.frames += int(block.shape[0])
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except sf.SoundFileError as exc:
+            raise _system_error(exc, self._path) from None
         if self._fmt == "mp3":
             tag_mp3(self._path, self._tags)
         else:
@@ -159,3 +165,18 @@ class SoundfileWriter:
     def abort(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+def _system_error(exc: Exception, path: Path) -> Exception:
+    """libsndfile says only "System error." when a write fails: name the likely cause (a
+    full disk, measured on the file's disk; else a file size limit) instead."""
+    if "system error" not in str(exc).lower():
+        return exc
+    try:
+        stats = os.statvfs(path.parent)
+        full = stats.f_bavail * stats.f_frsize < 1 << 20
+    except OSError:
+        full = False
+    if full:
+        return OSError(errno.ENOSPC, "No space left on device", str(path))
+    return OSError(errno.EIO, "the system refused the write (disk full or a file size limit?)")

@@ -33,7 +33,10 @@ def resolve_routine(ref: str | Routine) -> Routine:
         return ref
     path = Path(ref)
     try:
-        exists = path.exists()
+        os.lstat(path)  # a broken link or a link loop is a file, not a built-in's name
+        exists = True
+    except FileNotFoundError:
+        exists = False
     except OSError as exc:  # e.g. a name too long for the file system
         raise RoutineError([Problem(ref, 0, 0, f"cannot open: {exc.strerror or exc}")]) from None
     if exists:

@@ -6,8 +6,9 @@ import difflib
 import math
 import os
 import re
+import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from voiceguide.routine.models import (
     piper_model_path,
 )
 from voiceguide.routine.spec import Field
-from voiceguide.routine.templates import BUILTIN_NAMES, template_issues
+from voiceguide.routine.templates import BUILTIN_NAMES, fill, template_issues
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
@@ -43,15 +44,31 @@ def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Ro
     file = Path(path)
     shown = display or str(path)
     try:
-        if file.is_dir():
-            raise RoutineError([Problem(shown, 1, 1, "is a directory, not a routine file")])
-        size = file.stat().st_size
-        if size > spec.MAX_FILE_BYTES:
-            raise RoutineError(
-                [Problem(shown, 1, 1, f"file is too large ({size} bytes; the limit is {_MIB} MiB)")]
-            )
-        with file.open("rb") as handle:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise RoutineError([Problem(shown, 1, 1, "is a directory, not a routine file")])
+            if not stat.S_ISREG(mode):
+                raise RoutineError(
+                    [Problem(shown, 1, 1, "is not a regular file (a pipe or a device)")]
+                )
+            size = os.fstat(fd).st_size
+            if size > spec.MAX_FILE_BYTES:
+                raise RoutineError(
+                    [
+                        Problem(
+                            shown,
+                            1,
+                            1,
+                            f"file is too large ({size} bytes; the limit is {_MIB} MiB)",
+                        )
+                    ]
+                )
             data = handle.read(spec.MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise RoutineError([Problem(shown, 1, 1, "is a directory, not a routine file")]) from None
     except FileNotFoundError:
         raise RoutineError([Problem(shown, 1, 1, "no such file")]) from None
     except OSError as exc:
@@ -60,7 +77,8 @@ def load_routine(path: str | os.PathLike[str], display: str | None = None) -> Ro
         ) from None
     if len(data) > spec.MAX_FILE_BYTES:
         raise RoutineError([Problem(shown, 1, 1, f"file is too large (the limit is {_MIB} MiB)")])
-    return parse_routine(data, shown, base_dir=file.resolve().parent, name=_slug(file.stem))
+    routine = parse_routine(data, shown, base_dir=file.resolve().parent, name=_slug(file.stem))
+    return replace(routine, source=file.resolve())
 
 
 def parse_routine(
@@ -102,6 +120,10 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BRACKETS = re.compile(r"[\[\]{}\n]|#.*")
 MAX_FLOW_DEPTH = 200
+# The pure-Python parser re-reads a failing file for a better message only when it is small:
+# at the end of a 1 MiB file it took 4-5 s, libyaml's own message takes milliseconds.
+_REPARSE_LIMIT = 64 * 1024
+_PREPARSE_SIZE = 128 * 1024
 
 
 def _check_flow_depth(text: str, path: str) -> None:
@@ -139,9 +161,15 @@ def _compose(text: str, path: str) -> yaml.Node:
     _check_flow_depth(text, path)
     try:
         try:
+            if len(text) > _PREPARSE_SIZE:
+                # Building nodes costs five times what parsing does: a large file's syntax
+                # error (even at its very end) is found by the parser alone, in a fraction
+                # of the time, before any node is made.
+                for _ in yaml.parse(text, Loader=_LOADER):
+                    pass
             node = yaml.compose(text, Loader=_LOADER)
         except yaml.YAMLError:
-            if _LOADER is yaml.SafeLoader:
+            if _LOADER is yaml.SafeLoader or len(text) > _REPARSE_LIMIT:
                 raise
             # libyaml's messages are terser ("found undefined alias", no name): the pure
             # Python parser, slower but only on this failing path, says more.
@@ -186,6 +214,19 @@ def _compose(text: str, path: str) -> yaml.Node:
     return node
 
 
+class _Filled(dict[str, str]):
+    """Placeholder values for checking that a text says something: the routine's vars, and
+    a word for every other name (a side, a step name, a number always say something)."""
+
+    def get(self, key: str, default: object = None) -> str:
+        return super().get(key, "x")
+
+
+def _speakable(text: str) -> bool:
+    """Whether `text` holds a letter or a digit (an engine has something to say)."""
+    return any(char.isalnum() for char in text)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "routine"
 
@@ -197,6 +238,7 @@ class _Checker:
     problems: list[Problem] = field(default_factory=list)
     nodes_seen: int = 0
     voice_marks: list[tuple[str, int, int]] = field(default_factory=list)
+    var_values: dict[str, str] = field(default_factory=dict)
 
     # -- reporting -------------------------------------------------------------
     def problem(self, node: yaml.Node, message: str, offset: int = 0) -> None:
@@ -436,6 +478,7 @@ class _Checker:
             )
             return _INVALID
         result: dict[str, str] = {}
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             if not self._count(value_node):
                 return _INVALID
@@ -451,9 +494,14 @@ class _Checker:
                     key_node, f"'{key}' is a built-in placeholder and cannot be a variable"
                 )
                 continue
+            if key in seen:
+                self.problem(key_node, f"duplicate key '{key}' in vars")
+                continue
+            seen.add(key)
             value = self.kind_text(value_node, Field(key, "text", ""))
             if value is not _INVALID:
                 result[key] = value.text.template
+        self.var_values = result
         return result
 
     def kind_chime(self, node: yaml.Node, f: Field) -> Any:
@@ -642,8 +690,26 @@ class _Checker:
         return steps
 
     def _check_template(self, located: _Located, context: dict[str, str]) -> None:
-        for issue in template_issues(located.text.template, context):
+        issues = template_issues(located.text.template, context)
+        for issue in issues:
             self.problem(located.node, issue.message, issue.offset)
+        if issues:
+            return
+        template = located.text.template
+        filled = fill(template, _Filled(self.var_values)) if "{" in template else template
+        if not _speakable(filled):
+            # An engine returns no audio for "...", "—" or a zero-width space: say so here,
+            # not after synthesis.
+            self.problem(
+                located.node,
+                "nothing to say: the text is only punctuation or invisible characters",
+            )
+        elif len(filled) > spec.MAX_CUE_CHARS:
+            self.problem(
+                located.node,
+                f"the text is {len(filled)} characters long; one cue says at most"
+                f" {spec.MAX_CUE_CHARS} (split it into several steps or a list of texts)",
+            )
 
     def _build(
         self, values: dict[str, tuple[Any, yaml.Node]], steps: list[Step], name: str

@@ -185,6 +185,17 @@ class Routine:
     path: str = "<routine>"  # as shown in messages
     name: str = ""  # slug used for default output names
     voice_marks: tuple[tuple[str, int, int], ...] = ()  # (voice id, line, column) as written
+    source: Path | None = None  # the file it was read from (outputs must never land on it)
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """(what, path) of every file this routine reads: itself, a chime, voice models."""
+        files = [("the routine", self.source)] if self.source is not None else []
+        if self.chime not in ("none", "bell", "beep"):
+            files.append(("the chime", Path(self.chime)))
+        for spec in (self.voice, *(step.voice for step in self.steps)):
+            if spec.id and spec.id.endswith(".onnx"):
+                files.append(("a voice model", Path(spec.id)))
+        return files
 
     def voice_problems(self, voice_id: str, message: str) -> list[Problem]:
         """`message` located at each place this routine names `voice_id` (none: not ours)."""

@@ -55,6 +55,10 @@ MAX_EVENTS = 100_000
 # in a live session with no keys; `--wait` changes it.
 WAIT_DEFAULT_SECONDS = 10.0
 MAX_FILE_BYTES = 1024 * 1024
+# Characters one cue may say (after its placeholders are filled): about a minute of speech.
+# Engines fail on far longer texts (eSpeak NG through pyttsx3 crashed near 16,000; Piper took
+# 7 GB for 5,000), so `check` refuses them where they are written.
+MAX_CUE_CHARS = 1000
 MAX_NODES = 200_000  # YAML nodes after alias expansion (alias bombs stop here)
 
 

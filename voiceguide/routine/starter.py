@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from voiceguide.errors import OutputError
+from voiceguide.output import temporary_name
 
 # The JSON Schema installed with voiceguide: the starter's editor comment names it by its
 # absolute location, so it works wherever the starter is written.
@@ -64,16 +67,38 @@ outro: Well done.
 
 
 def write_starter(path: Path, *, force: bool = False) -> None:
-    """Write the starter routine to `path` (never over an existing file unless forced)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    """Write the starter routine to `path` (never over an existing file unless forced).
+
+    Atomic: the text goes to a temporary file beside `path`, then takes its name, so a full
+    disk or a failed write leaves the existing file (or no file) as it was."""
+    path = Path(path)
+    if not force and os.path.lexists(path):
+        raise OutputError(f"{path} already exists (use --force to overwrite it)")
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder")
+    temp = path.parent / temporary_name(path.name, f"{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        fd = os.open(path, flags, 0o644)
-    except FileExistsError:
-        raise OutputError(f"{path} already exists (use --force to overwrite it)") from None
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(starter_text())
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(temp, path)
+        else:
+            # A hard link creates the name only if it is still free (another `new` may
+            # have taken it meanwhile); a file system without links gets a plain rename.
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                raise OutputError(f"{path} already exists (use --force to overwrite it)") from None
+            except OSError:
+                os.replace(temp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(starter_text())
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def starter_text() -> str:

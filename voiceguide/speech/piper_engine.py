@@ -7,6 +7,7 @@ base install and `voiceguide --help` never pay for onnxruntime.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ from voiceguide.speech.piper_voices import (
     fingerprint,
     resolve_voice_file,
 )
+
+# Piper logs "Missing phoneme from id map" for characters its voice has no sound for; the
+# text is still spoken, and a warning per character is noise on the user's terminal.
+logging.getLogger("piper").setLevel(logging.ERROR)
 
 INSTALL_HINT = (
     "the piper engine is not installed; install it with: pip install '.[piper]' in a voiceguide "
@@ -93,15 +98,13 @@ def _open_model(piper: Any, voice_file: VoiceFile) -> Any:
     own threading on quiet cores (18.2x against 18.3x real time), faster while other processes
     keep the cores busy (7.1x against 5.0x), where spinning intra-op threads waste their slices.
     """
-    import json
 
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    with open(voice_file.config, encoding="utf-8") as file:
-        config = piper.PiperConfig.from_dict(json.load(file))
+    config = piper.PiperConfig.from_dict(voice_file.read_config())
     session = onnxruntime.InferenceSession(
         str(voice_file.model), sess_options=options, providers=["CPUExecutionProvider"]
     )

@@ -20,7 +20,11 @@ from typing import Any
 import platformdirs
 
 from voiceguide.errors import SynthesisError, UnknownVoice
+from voiceguide.files import read_regular
 from voiceguide.routine.models import PIPER_MODEL_SUFFIX
+
+# A voice config is a few kilobytes of JSON; a FIFO or a giant is refused unread.
+_CONFIG_LIMIT = 2**20
 
 VOICES_ENV = "VOICEGUIDE_VOICES"
 MODEL_SUFFIX = PIPER_MODEL_SUFFIX
@@ -48,15 +52,17 @@ class VoiceFile:
     def read_config(self) -> dict[str, Any]:
         """The voice's JSON config; a SynthesisError if missing or malformed."""
         try:
-            with open(self.config, encoding="utf-8") as file:
-                data = json.load(file)
+            data = json.loads(read_regular(self.config, _CONFIG_LIMIT).decode("utf-8"))
         except FileNotFoundError:
             raise SynthesisError(
                 f"piper voice {self.name!r} has no config file {self.config} "
                 "(copy the .onnx.json file that came with the model beside it)"
             ) from None
         except (OSError, ValueError) as error:
-            raise SynthesisError(f"cannot read piper voice config {self.config}: {error}") from None
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise SynthesisError(
+                f"cannot read piper voice config {self.config}: {reason}"
+            ) from None
         if not isinstance(data, dict):
             raise SynthesisError(f"piper voice config {self.config} is not a JSON object")
         return data

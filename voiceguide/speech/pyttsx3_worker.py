@@ -129,6 +129,10 @@ def serve(backend_spec: str) -> int:
     # "Audio saved to ..." after every file, and a C library may write there too.
     # Ctrl-C reaches the whole process group: the parent handles it and kills workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGXFSZ"):
+        # Over `ulimit -f` a write fails with EFBIG (an error the parent reports) instead
+        # of the signal killing the worker silently (which looked like a hang).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

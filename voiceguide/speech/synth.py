@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +21,7 @@ from voiceguide.routine.spec import DEFAULT_ENGINE
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.processing import PROCESSING_VERSION, process_speech
 from voiceguide.speech.base import Engine, VoiceInfo, create_engine
-from voiceguide.speech.cache import CacheInfo, ClipCache, cache_key
+from voiceguide.speech.cache import DEFAULT_LIMIT, CacheInfo, ClipCache, cache_key
 
 # Clips are synthesized in chunks so progress can be reported between them; a chunk is
 # large enough to keep every worker busy.
@@ -30,9 +33,9 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("voiceguide")) / "clips"
 
 
-def cache_info(cache_dir: Path) -> CacheInfo:
-    """Location, number of entries and total bytes of a clip cache."""
-    return ClipCache(cache_dir).info()
+def cache_info(cache_dir: Path, limit: int | None = DEFAULT_LIMIT) -> CacheInfo:
+    """Location, number of entries, total bytes and size limit of a clip cache."""
+    return ClipCache(cache_dir).info(limit)
 
 
 def cache_clear(cache_dir: Path) -> int:
@@ -41,7 +44,12 @@ def cache_clear(cache_dir: Path) -> int:
 
 
 class Synthesizer:
-    """Hands out trimmed, loudness-normalized clips for speech cues."""
+    """Hands out trimmed, loudness-normalized clips for speech cues.
+
+    Memory stays flat in the amount of speech: a clip's samples live on disk (the cache, or
+    with `use_cache=False` a private folder removed at `close`) and only its length is held;
+    `clip` reads it back when it is needed. A clip the disk would not take stays in memory.
+    """
 
     def __init__(
         self,
@@ -49,16 +57,26 @@ class Synthesizer:
         use_cache: bool = True,
         jobs: int | None = None,
         engine_factory: Callable[[str], Engine] = create_engine,
+        cache_limit: int | None = DEFAULT_LIMIT,
     ):
         self.cache = ClipCache(cache_dir or default_cache_dir()) if use_cache else None
+        self.cache_limit = cache_limit if use_cache else None
         self.jobs = jobs
         self._factory = engine_factory
         self._engines: dict[str, Engine] = {}
         self._checked: set[Voice] = set()
-        self._clips: dict[tuple[str, Voice], Clip] = {}  # this run's clips, by (text, voice)
+        self._lengths: dict[tuple[str, Voice], tuple[str, int, int]] = {}  # key, frames, rate
+        self._held: dict[tuple[str, Voice], Clip] = {}  # clips the disk did not take
+        self._scratch: Path | None = None
         if self.cache is not None:
             self.cache.open()
             self.cache.remove_stale_temporaries()
+            self._store = self.cache
+        else:
+            self._scratch = Path(tempfile.mkdtemp(prefix="voiceguide-clips-"))
+            self._store = ClipCache(self._scratch)
+            # Removed at close(), or when the synthesizer is collected without one.
+            weakref.finalize(self, shutil.rmtree, self._scratch, True)
 
     def __enter__(self) -> Synthesizer:
         return self
@@ -87,20 +105,22 @@ class Synthesizer:
         parallel. Tone cues are ignored. `progress(done, total)` counts unique cues."""
         wanted = list(dict.fromkeys(_identity(c) for c in cues if c.kind == "speech"))
         total = len(wanted)
-        missing = [item for item in wanted if item not in self._clips]
+        missing = [item for item in wanted if not self._known(item)]
         done = total - len(missing)
-        pending: list[tuple[str, Voice, str | None]] = []
+        pending: list[tuple[str, Voice, str]] = []
         for text, voice in missing:
             key = self._key(text, voice)
-            clip = self.cache.get(key) if self.cache is not None and key else None
+            clip = self.cache.get(key) if self.cache is not None else None
             if clip is not None:
-                self._clips[(text, voice)] = clip
+                self._lengths[(text, voice)] = (key, clip.frames, clip.rate)
                 done += 1
             else:
                 pending.append((text, voice, key))
         if progress is not None:
             progress(done, total)
-        by_engine: dict[str, list[tuple[str, Voice, str | None]]] = {}
+        if pending:
+            _check_file_size_limit()
+        by_engine: dict[str, list[tuple[str, Voice, str]]] = {}
         for item in pending:
             by_engine.setdefault(item[1].engine, []).append(item)
         for name, items in by_engine.items():
@@ -121,9 +141,10 @@ class Synthesizer:
                         # look right and say nothing.
                         raise SynthesisError(f"speech engine {name} returned no audio for {text!r}")
                     processed = process_speech(clip, voice.volume)
-                    self._clips[(text, voice)] = processed
-                    if self.cache is not None and key:
-                        self.cache.put(key, processed)
+                    identity = (text, voice)
+                    self._lengths[identity] = (key, processed.frames, processed.rate)
+                    if not self._store.put(key, processed):
+                        self._held[identity] = processed
                 done += len(part)
                 if progress is not None:
                     progress(done, total)
@@ -133,19 +154,49 @@ class Synthesizer:
         if cue.kind != "speech":
             raise ValueError(f"not a speech cue: {cue.kind}")
         identity = _identity(cue)
-        if identity not in self._clips:
+        for _ in range(2):
+            if not self._known(identity):
+                self.prepare([cue])
+            held = self._held.get(identity)
+            if held is not None:
+                return held
+            key = self._lengths[identity][0]
+            clip = self._store.get(key)
+            if clip is not None:
+                return clip
+            # Removed meanwhile (`cache clear` in another shell, a full trim): make it again.
+            del self._lengths[identity]
+        raise SynthesisError(f"the clip for {cue.text!r} could not be kept")
+
+    def frames(self, cue: Cue) -> tuple[int, int]:
+        """(frames, sample rate) of `clip(cue)`, without reading its samples."""
+        identity = _identity(cue)
+        if not self._known(identity):
             self.prepare([cue])
-        return self._clips[identity]
+        held = self._held.get(identity)
+        if held is not None:
+            return held.frames, held.rate
+        _, frames, rate = self._lengths[identity]
+        return frames, rate
 
     def length(self, cue: Cue) -> float:
-        """Seconds of `clip(cue)` (what the timeline needs)."""
-        return self.clip(cue).duration
+        """Seconds of `clip(cue)` (what the timeline needs), without reading its samples."""
+        frames, rate = self.frames(cue)
+        return frames / rate
+
+    def _known(self, identity: tuple[str, Voice]) -> bool:
+        return identity in self._lengths or identity in self._held
 
     def close(self) -> None:
-        """Stop every engine's workers."""
+        """Stop every engine's workers; trim the cache to its limit; remove scratch clips."""
         engines, self._engines = list(self._engines.values()), {}
         for engine in engines:
             engine.close()
+        if self.cache is not None and self.cache_limit is not None:
+            self.cache.trim(self.cache_limit)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def check_voices(self, cues: Iterable[Cue]) -> None:
         """Each voice that speech is still to be made with is one its engine has
@@ -153,10 +204,10 @@ class Synthesizer:
         voice checked then, so a warm run starts no engine just to list its voices."""
         wanted = dict.fromkeys(_identity(c) for c in cues if c.kind == "speech")
         for text, voice in wanted:
-            if voice in self._checked or (text, voice) in self._clips:
+            if voice in self._checked or self._known((text, voice)):
                 continue
             key = self._key(text, voice)
-            if self.cache is not None and key and self.cache.has(key):
+            if self.cache is not None and self.cache.has(key):
                 continue
             self._check_voice(self.engine(voice.engine), voice)
 
@@ -165,9 +216,7 @@ class Synthesizer:
             engine.check_voice(voice)
             self._checked.add(voice)
 
-    def _key(self, text: str, voice: Voice) -> str | None:
-        if self.cache is None:
-            return None
+    def _key(self, text: str, voice: Voice) -> str:
         return clip_key(self.engine(voice.engine), text, voice)
 
 
@@ -183,6 +232,27 @@ def clip_key(engine: Engine, text: str, voice: Voice) -> str:
         PROCESSING_VERSION,
         text,
     )
+
+
+# The largest clip file an engine writes: a 1,000-character cue (the limit) is about a
+# minute of speech, 16-bit mono at up to 48 kHz.
+_CLIP_FILE_BYTES = 8 * 2**20
+
+
+def _check_file_size_limit() -> None:
+    """SynthesisError when `ulimit -f` is below what one clip file needs: an engine whose
+    write fails with EFBIG inside a C callback never returns (it looked like a hang)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError):
+        return
+    if soft != resource.RLIM_INFINITY and 0 <= soft < _CLIP_FILE_BYTES:
+        raise SynthesisError(
+            f"the file size limit (ulimit -f) is {soft // 1024} KiB: speech clips need up to"
+            f" {_CLIP_FILE_BYTES // 2**20} MiB (raise it with `ulimit -f unlimited`)"
+        )
 
 
 def _identity(cue: Cue) -> tuple[str, Voice]:
