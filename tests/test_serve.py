@@ -213,6 +213,7 @@ def test_render_html_is_one_file_with_page_plan_and_track(tmp_path: Path):
     routine = tmp_path / "phone-test.yaml"
     routine.write_text(ROUTINE)
     out = tmp_path / "out" / "phone.html"
+    out.parent.mkdir()  # `-o` never makes folders
     timeline = tmp_path / "plan.json"
     result = CliRunner().invoke(
         main,

@@ -83,6 +83,11 @@ def render_task(task: Task, speech: SpeechSource, destinations: Task | None = No
     start = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
+        # A manifest lays out its own tree of tracks (`out: tracks/{routine}/...`): unlike a
+        # single `render -o`, whose folder must exist, a batch makes the folders it names.
+        for path in (target.out, target.captions, target.timeline, target.split):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
         result = render_routine(
             task.routine,
             task.options,
