@@ -35,7 +35,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_ENV = "VOICEGUIDE_CONFIG"
-KEYS = ("engine", "voice", "rate", "volume", "output_dir")
+KEYS = ("engine", "voice", "rate", "volume", "output_dir", "listen")
 
 EXAMPLE = f"""\
 # voiceguide configuration: every key is optional.
@@ -45,6 +45,7 @@ voice = "en_US-joe-medium"    # a voice id of that engine (see `voiceguide voice
 rate = {DEFAULT_RATE}                    # words per minute, {MIN_RATE}-{MAX_RATE}
 volume = {DEFAULT_VOLUME:.1f}                  # {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}
 output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
+listen = true                 # `play` obeys spoken commands (as with --listen)
 """
 
 __all__ = ["CONFIG_ENV", "KEYS", "Config", "ConfigError", "config_path", "describe", "load_config"]
@@ -61,6 +62,7 @@ class Config:
     rate: int | None = None
     volume: float | None = None
     output_dir: Path | None = None
+    listen: bool | None = None
 
     def voice_spec(self) -> VoiceSpec:
         """The configuration's layer of voice settings (above built-in defaults)."""
@@ -74,6 +76,7 @@ class Config:
             "rate": DEFAULT_RATE,
             "volume": DEFAULT_VOLUME,
             "output_dir": None,
+            "listen": False,
         }
         rows = []
         for key in KEYS:
@@ -172,6 +175,10 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
                 f"volume must be {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}, got {volume}",
             )
         values["volume"] = float(volume)
+    if "listen" in data:
+        if not isinstance(data["listen"], bool):
+            raise _error(path, text, "listen", f"listen must be true or false, got {data['listen']!r}")
+        values["listen"] = data["listen"]
     if "output_dir" in values:
         folder = Path(values["output_dir"]).expanduser()
         # Relative folders are taken relative to the file, not to wherever a command runs.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol, TextIO
 
 from voiceguide.timeline import Event, Part
@@ -109,8 +110,9 @@ class TerminalStatus:
 
     REDRAW = 0.25  # seconds between redraws of an unchanged line
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, extra: Callable[[], str] | None = None) -> None:
         self.out = out or sys.stdout
+        self.extra = extra  # more for the status line (e.g. "listening · heard: next")
         self._last_draw = -1.0
         self._last_line = ""
 
@@ -138,7 +140,8 @@ class TerminalStatus:
             return
         self._last_draw = progress.elapsed
         width = shutil.get_terminal_size((80, 24)).columns
-        line = status_line(progress)[: max(10, width - 1)]
+        line = status_line(progress) + (f" · {self.extra()}" if self.extra else "")
+        line = line[: max(10, width - 1)]
         self.out.write(f"\r\x1b[2K{line}")
         self.out.flush()
 
