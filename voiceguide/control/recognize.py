@@ -74,7 +74,7 @@ class Recognizer:
         # dither: synthesized or gated input has runs of exact zeros, whose log energy
         # breaks the features (a clean "stop" was read as "go"; the same word with noise was not).
         self.decoder = ps.Decoder(lm=None, samprate=RATE, dither=True, loglevel="FATAL")
-        self.decoder.set_jsgf_string("voiceguide", jsgf())
+        self.decoder.add_jsgf_string("voiceguide", jsgf())
         self.decoder.activate_search("voiceguide")
         self.endpointer = ps.Endpointer(window=ENDPOINT_WINDOW, sample_rate=RATE)
         self.frame_bytes: int = self.endpointer.frame_bytes
