@@ -13,16 +13,15 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from tests.listen_audio import GUIDE_SENTENCES, VOICES, int16, padded, spoken, with_noise
+from tests.player_fixtures import FakeClock, FakeKeys
+from tests.test_player_schedule import run
 from voiceguide.cli import main
 from voiceguide.control.commands import Command
 from voiceguide.control.grammar import PHRASES, command_name, phrase_command
 from voiceguide.control.listen import Merged, listen_file
 from voiceguide.control.recognize import RATE, recognize
 from voiceguide.speech.synth import Synthesizer
-
-from tests.listen_audio import GUIDE_SENTENCES, VOICES, int16, padded, spoken, with_noise
-from tests.player_fixtures import FakeClock, FakeKeys
-from tests.test_player_schedule import run
 
 pytestmark = pytest.mark.listen
 
@@ -42,7 +41,7 @@ def test_every_phrase_of_the_table_means_its_command() -> None:
         "repeat": Command.REPEAT, "again": Command.REPEAT,
         "slower": Command.SLOWER, "faster": Command.FASTER,
     }  # fmt: skip
-    assert PHRASES == table
+    assert table == PHRASES
     assert phrase_command(" Go  ON ") is Command.RESUME
     assert phrase_command("next step") is None
     names = {command_name(c) for c in table.values()}
@@ -74,7 +73,9 @@ def test_guide_sentences_with_command_words_recognise_nothing(speech: Synthesize
         assert [h.command for h in heard if h.command is not None] == [], sentence
 
 
-def test_listen_file_prints_each_command_with_its_start(speech: Synthesizer, tmp_path: Path) -> None:
+def test_listen_file_prints_each_command_with_its_start(
+    speech: Synthesizer, tmp_path: Path
+) -> None:
     voice = VOICES[-1]
     track = np.concatenate(
         [
@@ -163,7 +164,12 @@ def test_spoken_pause_twice_stays_paused_and_resume_while_playing_does_nothing(
     import tests.test_player_schedule as schedule_tests
 
     plain = run()[0]
-    script = [(0.2, Command.RESUME), (1.0, Command.HOLD), (2.0, Command.HOLD), (5.0, Command.RESUME)]
+    script = [
+        (0.2, Command.RESUME),
+        (1.0, Command.HOLD),
+        (2.0, Command.HOLD),
+        (5.0, Command.RESUME),
+    ]
     cls, holder = voiced(script)
     monkeypatch.setattr(schedule_tests, "FakeKeys", cls)
     result, _, status, _ = run([])

@@ -129,7 +129,9 @@ def test_pause_then_resume_and_a_wait_ended_by_next(mic: VirtualMic, words, tmp_
     assert finished - when(lines, "Roll the cheeks.") > 6.0 + (resumed - paused) - 1.0
 
 
-def test_the_guides_own_cues_heard_back_trigger_nothing(mic: VirtualMic, words, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_guides_own_cues_heard_back_trigger_nothing(
+    mic: VirtualMic, words, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     # Cues that are command words, heard back through the microphone as they are "played".
     routine = write(tmp_path, "title: T\nsteps:\n  - name: A\n    say: Next.\n    hold: 2s\n"
                     "  - name: B\n    say: Pause.\n    hold: 2s\n  - name: C\n    say: Repeat.\n"
@@ -144,8 +146,10 @@ def test_the_guides_own_cues_heard_back_trigger_nothing(mic: VirtualMic, words, 
 
     lines = session(mic, routine, on_line)
     text = "\n".join(line for _, line in lines)
-    assert "heard" not in text and "paused" not in text and "repeat" not in text.lower().replace(
-        "repeat.", ""
-    ).replace("repeat ten", ""), text
+    assert (
+        "heard" not in text
+        and "paused" not in text
+        and "repeat" not in text.lower().replace("repeat.", "").replace("repeat ten", "")
+    ), text
     assert [cue for cue in cues if cue in text] == cues
     assert lines[-1][1].startswith("finished")

@@ -19,9 +19,11 @@ BLOCK = 320  # 20 ms
 
 
 def available() -> bool:
-    return shutil.which("pulseaudio") is not None and Path(
-        "/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so"
-    ).exists() or bool(list(Path("/usr/lib").glob("*/alsa-lib/libasound_module_pcm_pulse.so")))
+    return (
+        shutil.which("pulseaudio") is not None
+        and Path("/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so").exists()
+        or bool(list(Path("/usr/lib").glob("*/alsa-lib/libasound_module_pcm_pulse.so")))
+    )
 
 
 class VirtualMic:
@@ -48,7 +50,11 @@ class VirtualMic:
             f'pcm.vgmic {{ type pulse server "{server}" device "vgmic" }}\n'
             f'ctl.!default {{ type pulse server "{server}" }}\n'
         )
-        env = {**os.environ, "HOME": str(self.folder), "PULSE_RUNTIME_PATH": str(self.folder / "run")}
+        env = {
+            **os.environ,
+            "HOME": str(self.folder),
+            "PULSE_RUNTIME_PATH": str(self.folder / "run"),
+        }
         self.server = subprocess.Popen(
             [
                 "pulseaudio", "--system=false", "--exit-idle-time=-1", "--daemonize=no", "-n",

@@ -397,11 +397,16 @@ def listen_command(mic: str | None, audio_file: Path | None, as_json: bool) -> N
             click.echo(f"{stamp(heard.start)} {heard.name}")
 
     found: list[Heard] = []
+
+    def keep(heard: Heard) -> None:
+        found.append(heard)
+        show(heard)
+
     try:
         if audio_file is not None:
             found = listen_file(audio_file, show)
         else:
-            listen_microphone(mic, lambda heard: (found.append(heard), show(heard)))
+            listen_microphone(mic, keep)
     finally:
         if as_json:
             click.echo(json.dumps([heard.to_json() for heard in found]))

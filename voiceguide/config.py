@@ -177,7 +177,9 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
         values["volume"] = float(volume)
     if "listen" in data:
         if not isinstance(data["listen"], bool):
-            raise _error(path, text, "listen", f"listen must be true or false, got {data['listen']!r}")
+            raise _error(
+                path, text, "listen", f"listen must be true or false, got {data['listen']!r}"
+            )
         values["listen"] = data["listen"]
     if "output_dir" in values:
         folder = Path(values["output_dir"]).expanduser()

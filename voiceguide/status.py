@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from voiceguide.timeline import Event, Part

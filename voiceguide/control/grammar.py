@@ -35,6 +35,7 @@ NAMES: dict[Command, str] = {}
 for _phrase, _command in PHRASES.items():
     NAMES.setdefault(_command, _phrase)
 
+
 def phrase_command(text: str) -> Command | None:
     """The command a decoded utterance means: exactly one command phrase, or None."""
     words = " ".join(text.lower().split())
@@ -50,8 +51,4 @@ def jsgf() -> str:
     """A JSGF grammar of the command phrases alone. Decoding against the command words only
     (no general language model) is what makes one-word commands reliable across voices;
     speech that is not a command is rejected by its length and by the echo rule."""
-    return (
-        "#JSGF V1.0;\n"
-        "grammar voiceguide;\n"
-        f"public <command> = {' | '.join(PHRASES)};\n"
-    )
+    return f"#JSGF V1.0;\ngrammar voiceguide;\npublic <command> = {' | '.join(PHRASES)};\n"

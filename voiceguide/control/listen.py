@@ -142,7 +142,9 @@ class Microphone:
             self._stream.start()
         except (ValueError, sd.PortAudioError) as error:
             self._stream = None
-            raise ListenError(f"cannot open the microphone{self._named()}: {_reason(error)}") from None
+            raise ListenError(
+                f"cannot open the microphone{self._named()}: {_reason(error)}"
+            ) from None
         self._thread = threading.Thread(target=self._recognize, name="listen", daemon=True)
         self._thread.start()
 
@@ -216,7 +218,9 @@ class Microphone:
             self.commands.put(heard.command)
         if self.on_heard is not None:
             shift = offset - self.origin
-            self.on_heard(Heard(heard.start + shift, heard.end + shift, heard.text, heard.command), obeyed)
+            self.on_heard(
+                Heard(heard.start + shift, heard.end + shift, heard.text, heard.command), obeyed
+            )
 
 
 def _device_arg(device: str | None) -> str | int | None:

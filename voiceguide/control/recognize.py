@@ -8,6 +8,7 @@ The en-US model ships inside the pocketsphinx wheel: nothing is downloaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,12 +18,13 @@ from voiceguide.errors import DeviceError
 
 RATE = 16000  # the acoustic model's sample rate
 MAX_UTTERANCE = 1.5  # seconds: longer speech is talk, not a command
-ENDPOINT_WINDOW = 0.3  # seconds of silence (90 % of it) that end an utterance
+ENDPOINT_WINDOW = 0.2  # seconds of silence (90 % of it) that end an utterance
 # The speech detector starts an utterance when voicing starts: a leading "s", "f", "b" or
 # "st" is cut off ("stop" read as "go"). The decoder gets this much audio before it.
-PREROLL = 0.25
+PREROLL = 0.1
 POSTROLL = 0.1
 KEPT = 4.0  # seconds of recent input kept for that
+
 
 class ListenError(DeviceError):
     """Voice commands cannot be used here (missing extra, no microphone...)."""
@@ -52,7 +54,7 @@ class Heard:
         }
 
 
-def _pocketsphinx():  # type: ignore[no-untyped-def]
+def _pocketsphinx() -> Any:
     try:
         import pocketsphinx
     except ImportError:
