@@ -196,3 +196,20 @@ def test_merged_sources_give_keys_and_voice_both() -> None:
     assert voice.sounds == [(1.0, 2.0)]
     merged.close()
     assert keys.opened == keys.closed == 1
+
+
+def test_what_was_heard_shows_in_the_status_line_or_as_lines() -> None:
+    import io
+
+    from voiceguide.control.recognize import Heard
+    from voiceguide.control.voice import HeardLog
+
+    out = io.StringIO()
+    lines = HeardLog(out, lines=True)
+    lines.heard(Heard(12.345, 12.8, "next", Command.NEXT), True)
+    lines.heard(Heard(13.0, 13.4, "pause", Command.HOLD), False)  # our own voice: not shown
+    assert out.getvalue() == "00:12.345 heard: next\n"
+    line = HeardLog(io.StringIO(), lines=False)
+    assert line.status_text() == "listening"
+    line.heard(Heard(1.0, 1.5, "go on", Command.RESUME), True)
+    assert line.status_text() == "listening · heard: resume"

@@ -153,3 +153,23 @@ def test_the_guides_own_cues_heard_back_trigger_nothing(
     ), text
     assert [cue for cue in cues if cue in text] == cues
     assert lines[-1][1].startswith("finished")
+
+
+def test_listen_prints_each_command_until_ctrl_c(mic: VirtualMic, words) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    process = subprocess.Popen(
+        [*VOICEGUIDE, "listen", "--mic", "vgmic"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mic.env(),
+    )  # fmt: skip
+    started = time.monotonic()
+    time.sleep(2.0)  # the model loads, capture starts
+    mic.say(words("repeat"), time.monotonic() + 0.5)
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 130, err
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines] == ["repeat"], out
+    heard_at = float(lines[0].split()[0][3:])
+    assert 0.5 < heard_at < time.monotonic() - started
