@@ -135,7 +135,7 @@ def test_unknown_table(tmp_path):
     path = write(tmp_path, "[piper]\nvoice = 'x'\n")
     assert error_of(path) == (
         f"{path}:1:1: error: unknown key 'piper' (known: engine, voice, rate, volume, output_dir,"
-        " cache_limit)"
+        " cache_limit, listen)"
     )
 
 
@@ -215,3 +215,14 @@ def test_documented_example_is_valid(tmp_path, monkeypatch):
     config = load_config(write(tmp_path, EXAMPLE))
     assert config.voice_spec() == VoiceSpec("piper", "en_US-joe-medium", 150, 1.0)
     assert config.output_dir == tmp_path / "home" / "Music" / "voiceguide"
+
+
+def test_listen_is_a_boolean_and_makes_play_listen(tmp_path):
+    from voiceguide.api import plan_options
+
+    config = load_config(write(tmp_path, "listen = true\n"))
+    assert config.listen is True
+    assert plan_options(config=config).listen is True
+    assert plan_options(config=load_config(write(tmp_path, "listen = false\n"))).listen is False
+    path = write(tmp_path, 'listen = "yes"\n')
+    assert error_of(path) == f"{path}:1:10: error: listen must be true or false, got 'yes'"

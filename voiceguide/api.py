@@ -180,6 +180,7 @@ class Run:
     use_cache: bool = True
     output_dir: Path | None = None
     cache_limit: int | None = None  # bytes the cache keeps (None: the default, 500 MB)
+    listen: bool = False  # `listen = true` in the config file: play obeys the voice
 
     def synthesizer(self) -> Synthesizer:
         """A speech synthesizer with this run's cache settings (close it, or use `with`)."""
@@ -256,6 +257,8 @@ class Run:
         device: Device | None = None,
         clock: Clock | None = None,
         status: StatusSink | None = None,
+        listen: bool | None = None,
+        mic: str | None = None,
     ) -> PlayResult:
         """Speak the routine live; see `play`."""
         from voiceguide.control.keys import TerminalKeys, terminal_keys_available
@@ -267,6 +270,10 @@ class Run:
             commands = TerminalKeys() if terminal_keys_available() else None
         else:
             commands = keys or None
+        if listen if listen is not None else (self.listen or mic is not None):
+            from voiceguide.control.voice import listening
+
+            commands, status = listening(commands, mic, status)  # no microphone: fails now
         with self.synthesizer() as speech:
             return play_routine(
                 loaded,
@@ -325,7 +332,9 @@ def plan_options(
         auto=choose_auto(),
     )
     folder = Path(cache_dir) if cache_dir is not None else None
-    return Run(options, folder, use_cache, config.output_dir, config.cache_limit)
+    return Run(
+        options, folder, use_cache, config.output_dir, config.cache_limit, bool(config.listen)
+    )
 
 
 # -- the three things a routine is for ----------------------------------------------------
@@ -379,6 +388,8 @@ def play(
     device: Device | None = None,
     clock: Clock | None = None,
     status: StatusSink | None = None,
+    listen: bool | None = None,
+    mic: str | None = None,
     **options: Any,
 ) -> PlayResult:
     """Speak ROUTINE live, each cue on time; returns when it ends (or `q` stops it).
@@ -386,7 +397,9 @@ def play(
     `start`: a step's name or 1-based number; `keys`: read single keys from the terminal
     (when it is one), or a `CommandSource` to steer the session from elsewhere; `dry_run`: no sound, only the schedule and the status; `warn(text)`
     receives the plan's warnings; `device`, `clock`, `status`: the audio output, the time
-    source and the status display (defaults: the sound card, the monotonic clock, stderr).
+    source and the status display (defaults: the sound card, the monotonic clock, stderr);
+    `listen`: obey spoken commands from the microphone too (`mic`: a capture device's name
+    or index; None: `listen` in the config file).
     Other keywords: the plan options of `plan_options`."""
     run = plan_options(**options)
     return run.play(
@@ -398,6 +411,8 @@ def play(
         device=device,
         clock=clock,
         status=status,
+        listen=listen,
+        mic=mic,
     )
 
 

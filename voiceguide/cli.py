@@ -479,8 +479,21 @@ def batch_command(
 @click.option("--from", "from_step", metavar="STEP", help="Start at this step (name or number).")
 @click.option("--no-keys", is_flag=True, help="Ignore the keyboard (for use from scripts).")
 @click.option("--dry-run", is_flag=True, help="Print the events at their times; play no sound.")
+@click.option(
+    "--listen/--no-listen",
+    default=None,
+    help="Obey spoken commands (next, back, pause, resume, repeat, slower, faster) "
+    "[default: `listen` in the config file].",
+)
+@click.option("--mic", metavar="DEVICE", help="Microphone to listen on (implies --listen).")
 def play_command(
-    routine: str, run: Run, from_step: str | None, no_keys: bool, dry_run: bool
+    routine: str,
+    run: Run,
+    from_step: str | None,
+    no_keys: bool,
+    dry_run: bool,
+    listen: bool | None,
+    mic: str | None,
 ) -> None:
     """Speak ROUTINE live, each cue on time. Keys: space pause/resume, n next step,
     p restart step (twice: previous), r repeat cue, + / - pace, q quit; at a wait,
@@ -502,7 +515,14 @@ def play_command(
     if sys.stderr.isatty():  # above the live status line: which voice speaks, and why
         click.echo(f"voice: {run.describe_voice(routine)}", err=True)
     result = run.play(
-        routine, start=from_step, keys=not no_keys, dry_run=dry_run, warn=warn, status=status
+        routine,
+        start=from_step,
+        keys=not no_keys,
+        dry_run=dry_run,
+        warn=warn,
+        status=status,
+        listen=listen,
+        mic=mic,
     )
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
 
@@ -535,6 +555,48 @@ def serve_command(routines: tuple[str, ...], host: str, port: int) -> None:
     from voiceguide.web.server import serve
 
     serve(routines, host=host, port=port, echo=click.echo)
+
+
+# -- listen ------------------------------------------------------------------------------
+
+
+@main.command(name="listen")
+@click.option("--mic", metavar="DEVICE", help="Microphone to listen on [default: the system's].")
+@click.option(
+    "--file",
+    "audio_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read this audio file (WAV, FLAC, OGG, MP3) instead of a microphone.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of what was heard.")
+def listen_command(mic: str | None, audio_file: Path | None, as_json: bool) -> None:
+    """Print each spoken command heard: `MM:SS.mmm COMMAND` (time from the start of the
+    input). A microphone check (until Ctrl-C) and a test tool (--file)."""
+    from voiceguide.control.listen import listen_file, listen_microphone
+    from voiceguide.control.recognize import Heard
+    from voiceguide.status import stamp
+
+    if mic is not None and audio_file is not None:
+        raise click.UsageError("--mic and --file cannot be combined")
+
+    def show(heard: Heard) -> None:
+        if not as_json:
+            click.echo(f"{stamp(heard.start)} {heard.name}")
+
+    found: list[Heard] = []
+
+    def keep(heard: Heard) -> None:
+        found.append(heard)
+        show(heard)
+
+    try:
+        if audio_file is not None:
+            found = listen_file(audio_file, show)
+        else:
+            listen_microphone(mic, keep)
+    finally:
+        if as_json:
+            click.echo(json.dumps([heard.to_json() for heard in found]))
 
 
 # -- config ------------------------------------------------------------------------------

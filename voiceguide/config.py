@@ -52,7 +52,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_ENV = "VOICEGUIDE_CONFIG"
-KEYS = ("engine", "voice", "rate", "volume", "output_dir", "cache_limit")
+KEYS = ("engine", "voice", "rate", "volume", "output_dir", "cache_limit", "listen")
 MAX_CONFIG_BYTES = 2**20  # like a routine: a configuration file is a few lines
 MAX_NESTING = 50  # no key takes a nested value; tomllib recurses on each level
 
@@ -65,6 +65,7 @@ rate = {DEFAULT_RATE}                    # words per minute, {MIN_RATE}-{MAX_RAT
 volume = {DEFAULT_VOLUME:.1f}                  # {MIN_VOLUME:.1f}-{MAX_VOLUME:.1f}
 output_dir = "~/Music/voiceguide"   # where `voiceguide render` writes by default
 cache_limit = "500 MB"        # the clip cache keeps the most recently used clips up to this
+listen = true                 # `play` obeys spoken commands (as with --listen)
 """
 
 __all__ = ["CONFIG_ENV", "KEYS", "Config", "ConfigError", "config_path", "describe", "load_config"]
@@ -82,6 +83,7 @@ class Config:
     volume: float | None = None
     output_dir: Path | None = None
     cache_limit: int | None = None  # bytes
+    listen: bool | None = None
 
     def voice_spec(self) -> VoiceSpec:
         """The configuration's layer of voice settings (above built-in defaults)."""
@@ -96,6 +98,7 @@ class Config:
             "volume": DEFAULT_VOLUME,
             "output_dir": None,
             "cache_limit": DEFAULT_CACHE_LIMIT,
+            "listen": False,
         }
         rows = []
         for key in KEYS:
@@ -196,6 +199,12 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
         values["volume"] = float(volume)
     if "cache_limit" in data:
         values["cache_limit"] = _size(path, text, data["cache_limit"])
+    if "listen" in data:
+        if not isinstance(data["listen"], bool):
+            raise _error(
+                path, text, "listen", f"listen must be true or false, got {data['listen']!r}"
+            )
+        values["listen"] = data["listen"]
     if "output_dir" in values:
         folder = Path(values["output_dir"]).expanduser()
         # Relative folders are taken relative to the file, not to wherever a command runs.

@@ -209,6 +209,7 @@ class _Session:
         self.last_sound: Event | None = None
         self.last_previous: tuple[float, int] | None = None  # (clock time, group)
         self.onsets: list[Onset] = []
+        self.sound_span: tuple[float, float] | None = None  # clock times of the last sound
 
     # --- running -------------------------------------------------------------------------
 
@@ -318,6 +319,7 @@ class _Session:
             at = self.clock.now()
             if pcm is not None:
                 self.playback = self.device.play(*pcm)
+            self._sounding(at, at + event.duration)
             self.onsets.append(Onset(event, self.origin + event.start, at))
             self.last_sound = event
         self.under_way = event
@@ -365,7 +367,17 @@ class _Session:
                 break
             self.clock.sleep(0.01)
 
+    def _sounding(self, start: float, end: float) -> None:
+        """Tell the command sources when we make a sound, so a microphone ignores it."""
+        self.sound_span = (start, end)
+        told = getattr(self.commands, "sounding", None)
+        if told is not None:
+            told(start, end)
+
     def _stop_sound(self) -> None:
+        span, now = self.sound_span, self.clock.now()
+        if span is not None and span[1] > now:
+            self._sounding(span[0], now)  # cut short: the microphone may listen again
         if self.playback is not None:
             self.playback.stop()
             self.playback = None
@@ -386,8 +398,8 @@ class _Session:
         if wait is not None and command in GO_ON:
             self._relayout((wait.part, wait.order + 1), self._now())
             self.status.notice(self._progress(), "go on")
-        elif command in (Command.PAUSE, Command.RESUME):
-            if command is Command.PAUSE:
+        elif command in (Command.PAUSE, Command.HOLD, Command.RESUME):
+            if command is not Command.RESUME:  # resume while playing: nothing to do
                 return self._pause()
         elif command in (Command.FASTER, Command.SLOWER):
             self._change_pace(command is Command.FASTER)
@@ -411,7 +423,7 @@ class _Session:
                 self.status.notice(self._progress(paused=paused_at), f"pace {self.pace:.2f}")
             elif command is Command.QUIT:
                 return command
-            elif command is not None:
+            elif command is not None and command is not Command.HOLD:  # "pause" twice: paused
                 break
             self.status.tick(self._progress(paused=paused_at))
         cut = self.under_way

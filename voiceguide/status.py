@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -110,9 +111,15 @@ class TerminalStatus:
 
     REDRAW = 0.25  # seconds between redraws of an unchanged line
 
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        extra: Callable[[], str] | None = None,
+    ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self.extra = extra  # more for the status line (e.g. "listening · heard: next")
         self._last_draw = -1.0
         self._last_line = ""
         self._warned: set[str] = set()
@@ -163,7 +170,8 @@ class TerminalStatus:
             return
         self._last_draw = progress.elapsed
         width = shutil.get_terminal_size((80, 24)).columns
-        self._last_line = status_line(progress)[: max(10, width - 1)]
+        line = status_line(progress) + (f" · {self.extra()}" if self.extra else "")
+        self._last_line = line[: max(10, width - 1)]
         self.out.write(f"\r\x1b[2K{self._last_line}")
         self.out.flush()
 

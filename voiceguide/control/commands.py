@@ -8,6 +8,7 @@ from typing import Protocol
 
 class Command(enum.Enum):
     PAUSE = "pause"  # pause; when paused, resume; at a wait, go on
+    HOLD = "hold"  # pause; nothing when paused (spoken "pause": saying it twice never resumes)
     RESUME = "resume"  # resume when paused; at a wait, go on
     NEXT = "next"  # the next step; at a wait, go on
     READY = "ready"  # at a wait, go on (Enter); nothing otherwise
