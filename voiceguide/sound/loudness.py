@@ -103,7 +103,7 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
 
 # -- the true-peak limiter ---------------------------------------------------------------
 
-_TAPS = 8  # interpolation filter taps each side of the point estimated
+_TAPS = 16  # interpolation filter taps each side of the point estimated
 _PHASES = (0.25, 0.5, 0.75)  # 4x oversampling: the three points between two samples
 
 
@@ -167,8 +167,8 @@ class TruePeakLimiter:
         self._attack = max(1, round(attack * rate))
         self._hold = max(0, round(hold * rate))
         # Samples of context needed after and before a sample to finish it.
-        self._ahead = self._attack + _TAPS
-        self._behind = self._attack + self._hold + _TAPS
+        self._ahead = self._attack + 2 * _TAPS
+        self._behind = self._attack + self._hold + 2 * _TAPS
         self._z = np.zeros(self._behind)
         self._next = self._behind  # index in _z of the first sample not yet returned
         self._fed = 0
@@ -201,10 +201,27 @@ class TruePeakLimiter:
         return out[:missing]
 
     def _gain(self, z: np.ndarray, start: int, end: int) -> np.ndarray:
-        # need[j]: the gain sample j needs (<= 1), defined for j in [_TAPS-1, len-_TAPS-1).
-        peaks = true_peaks(z, self.ceiling)
-        need = np.minimum(1.0, self.ceiling / np.maximum(peaks, 1e-12))
-        first = _TAPS - 1  # z index of need[0]
+        # need[j]: the gain z[j + first] needs (<= 1), for j in [0, len(z) - 2 * _TAPS).
+        first = _TAPS - 1
+        need = np.minimum(1.0, self.ceiling / np.maximum(true_peaks(z, self.ceiling), 1e-12))
+        # A gain that moves makes peaks of its own between samples: the gained signal is
+        # measured again (a little beyond [start, end)) and any peak still over the
+        # ceiling asks for more, at most a few times.
+        lo, hi = start - _TAPS, end + _TAPS
+        for _ in range(4):
+            gain = self._smooth(need, first, lo, hi)
+            peaks = true_peaks(z[lo:hi] * gain, self.ceiling)  # peaks[i]: z[lo + first + i]
+            over = np.flatnonzero(peaks > self.ceiling)
+            if over.size == 0:
+                break
+            at = lo + first + over - first  # need index of the sample before each peak
+            cut = self.ceiling / peaks[over] * 0.999
+            need[at] = np.minimum(need[at], need[at] * cut)
+            need[at + 1] = np.minimum(need[at + 1], need[at + 1] * cut)
+        return gain[_TAPS : _TAPS + end - start]
+
+    def _smooth(self, need: np.ndarray, first: int, start: int, end: int) -> np.ndarray:
+        """The gain of z[start:end]: a mean over `attack` of minimums over `attack + hold`."""
         a, h = self._attack, self._hold
         # held[k] = min(need over z[k - h .. k + a - 1]), for k in [start - a + 1, end).
         lo = start - a + 1 - h
