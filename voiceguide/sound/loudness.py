@@ -144,7 +144,7 @@ def sliding_min(a: np.ndarray, width: int) -> np.ndarray:
     if width <= 1:
         return a.copy()
     blocks = -(-n // width)
-    padded = np.full(blocks * width, np.inf)
+    padded = np.full(blocks * width, np.inf, dtype=a.dtype)
     padded[:n] = a
     rows = padded.reshape(blocks, width)
     prefix = np.minimum.accumulate(rows, axis=1).ravel()

@@ -12,16 +12,17 @@ import math
 
 import numpy as np
 
-from voiceguide.sound.loudness import LoudnessMeter, TruePeakLimiter
-from voiceguide.sound.music import VOICE_LOUDNESS, BedMix
+from voiceguide.sound.loudness import LoudnessMeter, TruePeakLimiter, sliding_min
+from voiceguide.sound.music import BedMix
 
 MAX_GAIN_DB = 40.0  # a nearly silent render is not raised into hiss
 # The limiter aims a little under the ceiling so that meters with other oversampling
 # filters (and int16 rounding) still read at or under it.
 CEILING_MARGIN_DB = 0.2
-# Gains (dB, around the one the voice's level calls for) at which pass one measures the
-# limited mix.
-TRIAL_GAINS_DB = np.array([-6.0, -3.0, 0.0, 2.0, 4.0, 7.0])
+LIMITER_ATTACK = 0.005  # seconds: the limiter's look-ahead, and its release
+LIMITER_HOLD = 0.02  # seconds it holds its gain after a peak
+_LOWEST_DB, _BIN_DB, _BINS = -90.0, 0.05, 2200  # the peak histogram: -90 to +20 dBFS
+_RUN = 32  # samples counted together in it
 
 
 class Mix:
@@ -41,48 +42,68 @@ class Mix:
 
 
 class Measure:
-    """Pass one: the loudness the mix will have once gained and limited.
+    """Pass one: the mix's loudness, and how much of it the limiter will take away.
 
     Limiting takes loudness away (speech raised to -16 LUFS peaks a few dB over the
-    ceiling), and more the higher the gain, so the limited mix is measured at two gains
-    around the one the voice's known level calls for; the final gain is where the line
-    through the two readings meets the target."""
+    ceiling), more the higher the gain. The limiter holds its gain under the need of the
+    loudest peak within its window, so each sample's share of the energy is counted
+    against that peak (a histogram in 0.05 dB steps): the limited loudness at any gain
+    follows without running the limiter, and the gain that meets the target is found by
+    bisection."""
 
     def __init__(self, rate: int, bed: BedMix | None, target_lufs: float, ceiling_db: float):
         self.mix = Mix(bed)
         self.target = target_lufs
-        guess = target_lufs - VOICE_LOUDNESS
-        self.trials = [
-            (g, TruePeakLimiter(rate, ceiling_db - CEILING_MARGIN_DB), LoudnessMeter(rate))
-            for g in guess + TRIAL_GAINS_DB
-        ]
+        self.ceiling = 10 ** ((ceiling_db - CEILING_MARGIN_DB) / 20)
+        self.meter = LoudnessMeter(rate)
+        self.window = 2 * round(LIMITER_ATTACK * rate) + round(LIMITER_HOLD * rate)
+        self._context = np.zeros(self.window - 1, dtype=np.float32)  # before this block
+        self._energy = np.zeros(_BINS)  # sum of squares of samples, by the peak near them
 
     def write(self, block: np.ndarray) -> None:
         x = self.mix.next(block)
-        for gain_db, limiter, meter in self.trials:
-            meter.add(limiter.process(x * np.float32(10 ** (gain_db / 20))))
+        self.meter.add(x)
+        z = np.abs(np.concatenate([self._context, x]))
+        # The loudest sample within the limiter's reach of each sample (centred window).
+        peak = -sliding_min(-z, self.window)
+        self._context = z[-(self.window - 1) :] if self.window > 1 else z[:0]
+        behind = self.window // 2
+        energy = np.square(z[behind : behind + peak.shape[0]])
+        # Counted in runs of _RUN samples against the loudest peak of the run: the
+        # envelope moves slowly, and a log per sample would cost more than the rest.
+        whole = peak.shape[0] - peak.shape[0] % _RUN
+        runs_peak = [peak[:whole].reshape(-1, _RUN).max(axis=1)]
+        runs_energy = [energy[:whole].reshape(-1, _RUN).sum(axis=1, dtype=np.float64)]
+        if whole < peak.shape[0]:
+            runs_peak.append(peak[whole:].max(keepdims=True))
+            runs_energy.append(energy[whole:].sum(dtype=np.float64, keepdims=True))
+        level = 20 * np.log10(np.maximum(np.concatenate(runs_peak), 1e-9))
+        bins = np.clip(np.round((level - _LOWEST_DB) / _BIN_DB), 0, _BINS - 1).astype(np.intp)
+        self._energy += np.bincount(bins, weights=np.concatenate(runs_energy), minlength=_BINS)
 
     def gain(self) -> float:
         """The linear gain that brings the limited mix to the target (1 for silence)."""
-        readings = []
-        for gain_db, limiter, meter in self.trials:
-            meter.add(limiter.flush())
-            readings.append((gain_db, meter.lufs()))
-        gains = np.array([g for g, _ in readings])
-        levels = np.array([level for _, level in readings])
-        if not np.isfinite(levels).all():
+        measured = self.meter.lufs()
+        total = float(self._energy.sum())
+        if not math.isfinite(measured) or total <= 0:
             return 1.0
-        # Heavy limiting can make a mix quieter as the gain rises: only the rising part of
-        # the curve is used, and a target beyond its top gets the loudest the mix can be.
-        top = int(np.argmax(levels))
-        gains, levels = gains[: top + 1], np.maximum.accumulate(levels[: top + 1])
-        if self.target <= levels[0]:  # quieter than the lowest trial: little is limited there
-            gain_db = gains[0] + (self.target - levels[0])
-        elif self.target >= levels[-1]:
-            gain_db = gains[-1]
-        else:
-            gain_db = float(np.interp(self.target, levels, gains))
-        return float(10 ** (min(gain_db, MAX_GAIN_DB) / 20))
+        peaks = 10 ** ((_LOWEST_DB + _BIN_DB * np.arange(_BINS)) / 20)
+
+        def limited(gain_db: float) -> float:
+            gain = 10 ** (gain_db / 20)
+            kept = np.minimum(1.0, self.ceiling / (gain * peaks)) ** 2
+            return measured + gain_db + 10 * math.log10(float(self._energy @ kept) / total)
+
+        low, high = -MAX_GAIN_DB, MAX_GAIN_DB
+        if limited(high) < self.target:
+            return float(10 ** (high / 20))
+        for _ in range(40):
+            middle = (low + high) / 2
+            if limited(middle) < self.target:
+                low = middle
+            else:
+                high = middle
+        return float(10 ** (high / 20))
 
 
 class Master:
@@ -91,7 +112,9 @@ class Master:
     def __init__(self, rate: int, bed: BedMix | None, gain: float, ceiling_db: float):
         self.mix = Mix(bed)
         self.gain = np.float32(gain)
-        self.limiter = TruePeakLimiter(rate, ceiling_db - CEILING_MARGIN_DB)
+        self.limiter = TruePeakLimiter(
+            rate, ceiling_db - CEILING_MARGIN_DB, attack=LIMITER_ATTACK, hold=LIMITER_HOLD
+        )
 
     def process(self, block: np.ndarray) -> np.ndarray:
         return _int16(self.limiter.process(self.mix.next(block) * self.gain))
