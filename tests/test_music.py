@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from scipy.signal import butter, lfilter, resample_poly
 
 from voiceguide.cli import main
+from voiceguide.rendering import render_routine
 from voiceguide.routine.loader import parse_routine
 from voiceguide.routine.models import Music
 from voiceguide.sound.loudness import TruePeakLimiter, integrated_loudness
 from voiceguide.sound.music import load_bed
-from voiceguide.rendering import render_routine
 from voiceguide.timeline import PlanOptions
 
 ROUTINE = """\
@@ -118,7 +118,6 @@ def test_duck_depth_under_speech(renders):
     assert abs(depth - 10.0) <= 1.0, depth
 
 
-
 def test_looped_file_has_no_click(tmp_path):
     rate = 22050
     t = np.arange(int(2.3 * rate)) / rate  # 2.3 s of 440 Hz: a plain loop would jump
@@ -140,7 +139,10 @@ def test_meter_matches_pyloudnorm():
     rng = np.random.default_rng(3)
     t = np.arange(12 * rate) / rate
     signal = 0.2 * np.sin(2 * np.pi * 220 * t) * (t % 3 < 2) + 0.01 * rng.standard_normal(t.size)
-    assert abs(integrated_loudness(signal, rate) - pyloudnorm.Meter(rate).integrated_loudness(signal)) < 0.01
+    assert (
+        abs(integrated_loudness(signal, rate) - pyloudnorm.Meter(rate).integrated_loudness(signal))
+        < 0.01
+    )
 
 
 def test_limiter_keeps_length_and_position():
@@ -171,6 +173,8 @@ def test_missing_music_file_is_a_located_error(tmp_path):
 
 
 def test_music_option_missing_file_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(main, ["plan", "facial-massage", "--music", str(tmp_path / "x.mp3")])
+    result = CliRunner().invoke(
+        main, ["plan", "facial-massage", "--music", str(tmp_path / "x.mp3")]
+    )
     assert result.exit_code == 2
     assert "--music" in result.output and "not found" in result.output

@@ -27,12 +27,12 @@ from voiceguide.routine.models import Music, Routine, VoiceSpec
 from voiceguide.routine.spec import (
     DEFAULT_LOUDNESS,
     MAX_LOUDNESS,
-    MIN_LOUDNESS,
-    MUSIC_GENERATED,
     MAX_PACE,
     MAX_RATE,
     MAX_REPEAT,
+    MIN_LOUDNESS,
     MIN_RATE,
+    MUSIC_GENERATED,
     WAIT_DEFAULT_SECONDS,
 )
 from voiceguide.timeline import PlanOptions, Timeline

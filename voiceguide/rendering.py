@@ -38,7 +38,7 @@ from voiceguide.sound.resample import resample
 from voiceguide.timeline import Cue, Part, PlanOptions, Timeline
 
 if TYPE_CHECKING:
-    from voiceguide.sound.mastering import Master
+    from voiceguide.sound.mastering import Master, Measure
 
 ClipSource = Callable[[Cue], Clip]
 Progress = Callable[[int, int], None]  # (frames written, total frames)
@@ -245,13 +245,21 @@ def _stream_mastered(
     gain = 1.0
     if loudness is not None:
         measure = Measure(rate, bed, loudness, TRUE_PEAK_CEILING)
-        _stream(timeline, clip_for, rate, total, [measure], measure_progress)
+        _stream(timeline, clip_for, rate, total, [_Measured(measure)], measure_progress)
         gain = measure.gain()
     master = Master(rate, bed, gain, TRUE_PEAK_CEILING)
     _stream(timeline, clip_for, rate, total, [_Mastered(master, sinks)], progress)
     tail = master.flush()
     for sink in sinks:
         sink.write(tail)
+
+
+class _Measured(_Sink):
+    def __init__(self, measure: Measure):
+        self._measure = measure
+
+    def write(self, block: np.ndarray) -> None:
+        self._measure.write(block)
 
 
 class _Mastered(_Sink):

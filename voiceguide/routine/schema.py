@@ -71,7 +71,10 @@ def _kind(f: Field) -> dict[str, Any]:
         return {
             "anyOf": [
                 {"enum": list(spec.MUSIC_GENERATED)},
-                {"type": "string", "pattern": r"\.([wW][aA][vV]|[fF][lL][aA][cC]|[oO][gG][gG]|[mM][pP]3)$"},
+                {
+                    "type": "string",
+                    "pattern": r"\.([wW][aA][vV]|[fF][lL][aA][cC]|[oO][gG][gG]|[mM][pP]3)$",
+                },
             ]
         }
     if kind == "music":
@@ -82,7 +85,15 @@ def _kind(f: Field) -> dict[str, Any]:
             number["minimum"] = f.minimum
         if f.maximum is not None:
             number["maximum"] = f.maximum
-        return {"anyOf": [number, {"type": "string", "pattern": r"^\s*[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*([dD][bB])?\s*$"}]}
+        return {
+            "anyOf": [
+                number,
+                {
+                    "type": "string",
+                    "pattern": r"^\s*[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*([dD][bB])?\s*$",
+                },
+            ]
+        }
     if kind == "voice":
         return {"$ref": "#/$defs/voice"}
     if kind == "steps":

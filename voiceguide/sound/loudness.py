@@ -23,7 +23,10 @@ def _biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     for any rate, designed as pyloudnorm's default meter designs them (RBJ's cookbook), so
     the two read the same loudness."""
     stages = []
-    for kind, gain, q, fc in (("shelf", 4.0, 1 / math.sqrt(2), 1500.0), ("highpass", 0.0, 0.5, 38.0)):
+    for kind, gain, q, fc in (
+        ("shelf", 4.0, 1 / math.sqrt(2), 1500.0),
+        ("highpass", 0.0, 0.5, 38.0),
+    ):
         a = 10 ** (gain / 40)
         w0 = 2 * math.pi * fc / rate
         alpha = math.sin(w0) / (2 * q)
