@@ -178,3 +178,64 @@ def test_music_option_missing_file_is_a_usage_error(tmp_path):
     )
     assert result.exit_code == 2
     assert "--music" in result.output and "not found" in result.output
+
+
+def test_play_says_the_bed_is_not_live_yet(tmp_path):
+    from tests.player_fixtures import FakeClock, RecordingStatus
+    from voiceguide import api
+    from voiceguide.sound.device import SilentDevice
+
+    routine = parse_routine("title: Short\nmusic: rain\nsteps:\n  - name: A\n    say: Hello.\n")
+    warnings: list[str] = []
+    result = api.play(
+        routine,
+        keys=False,
+        warn=warnings.append,
+        device=SilentDevice(),
+        clock=FakeClock(),
+        status=RecordingStatus(),
+        cache_dir=tmp_path,
+    )
+    assert result.status == "finished"
+    assert warnings == ["the music bed is not played live yet; `voiceguide render` mixes it in"]
+    warnings.clear()
+    api.play(
+        routine,
+        keys=False,
+        warn=warnings.append,
+        device=SilentDevice(),
+        clock=FakeClock(),
+        status=RecordingStatus(),
+        cache_dir=tmp_path,
+        music="none",
+    )
+    assert warnings == []
+
+
+def test_music_option_keeps_the_routines_level_duck_and_fade(tmp_path):
+    from voiceguide import api
+
+    routine = parse_routine(
+        "title: T\nmusic: {source: rain, level: -30dB, duck: 6dB, fade: 1s}\n"
+        "steps:\n  - name: A\n    say: Hi.\n"
+    )
+    run = api.plan_options(music="pink-noise")
+    assert run._music(routine) == Music("pink-noise", level=-30.0, duck=6.0, fade=1.0)
+    assert api.plan_options(music="none")._music(routine) is None
+    assert api.plan_options()._music(routine) == routine.music
+
+
+def test_cli_render_with_music_option_and_loudness(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("title: T\nsteps:\n  - name: A\n    say: Relax your shoulders.\n    hold: 4s\n")
+    out = tmp_path / "o.flac"
+    args = ["render", str(path), "-o", str(out), "--music", "rain", "--loudness", "-20"]
+    result = CliRunner().invoke(main, [*args, "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert result.exit_code == 0, result.output
+    samples, rate = sf.read(str(out))
+    assert abs(pyloudnorm.Meter(rate).integrated_loudness(samples) - -20.0) <= 0.5
+    assert true_peak_db(samples) <= -1.0
+    hold = samples[round(-3.5 * rate) : round(-3.0 * rate)]  # in the hold: the bed, not zeros
+    assert np.sqrt(np.mean(hold**2)) > 1e-4
+    bad = CliRunner().invoke(main, ["render", str(path), "--loudness", "3"])
+    assert bad.exit_code == 2 and "--loudness" in bad.output
