@@ -10,6 +10,7 @@ the events' own; nothing here lays anything out.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -80,10 +81,25 @@ class DuckEnvelope:
             first -= 1
         if first == last:
             return out
-        t = t0 + np.arange(n, dtype=np.float64) / rate
-        depth = np.zeros(n)
+        floor = np.float32(10.0 ** (-self.depth_db / 20.0))
         for span in self.spans[first:last]:
-            down = (t - (span.start - ATTACK)) / ATTACK
-            up = (span.end + RELEASE - t) / RELEASE
-            np.maximum(depth, np.clip(np.minimum(down, up), 0.0, 1.0), out=depth)
-        return (10.0 ** (-self.depth_db * depth / 20.0)).astype(np.float32)
+            # Only the ramps are computed sample by sample; the span itself is one value.
+            lo = self._index(span.start - ATTACK, t0, n, rate)
+            on = self._index(span.start, t0, n, rate)
+            off = self._index(span.end, t0, n, rate)
+            hi = self._index(span.end + RELEASE, t0, n, rate)
+            out[on:off] = np.minimum(out[on:off], floor)
+            for a, b in ((lo, on), (off, hi)):
+                if a < b:
+                    t = t0 + np.arange(a, b, dtype=np.float64) / rate
+                    down = (t - (span.start - ATTACK)) / ATTACK
+                    up = (span.end + RELEASE - t) / RELEASE
+                    depth = np.clip(np.minimum(down, up), 0.0, 1.0)
+                    ramp = (10.0 ** (-self.depth_db * depth / 20.0)).astype(np.float32)
+                    out[a:b] = np.minimum(out[a:b], ramp)
+        return out
+
+    @staticmethod
+    def _index(at: float, t0: float, n: int, rate: int) -> int:
+        """The first sample of the block at or after time `at`, within [0, n]."""
+        return min(n, max(0, math.ceil((at - t0) * rate - 1e-9)))
