@@ -177,8 +177,8 @@ def check_music(music: str | PathArg | None) -> Music | None | Literal["routine"
     from voiceguide.routine.loader import audio_file_problem
 
     problem = audio_file_problem(Path(text), text)
-    if problem is not None:
-        raise OptionError("music", problem)
+    if problem is not None:  # "music file 'x' not found" -> "--music: 'x' not found"
+        raise OptionError("music", problem.removeprefix("music file ").removeprefix("music "))
     return Music(str(Path(text).expanduser().resolve()))
 
 
