@@ -69,6 +69,11 @@ class LoudnessMeter:
         from scipy.signal import lfilter
 
         x = np.asarray(block)
+        if not x.any() and self._settled():
+            # Digital silence into filters that have rung out: zeros out, no filtering (a
+            # 20-hour hold is measured in moments).
+            self._steps(np.zeros(x.shape[0], dtype=np.float32))
+            return
         y = (
             x.astype(np.float32) / np.float32(32768)
             if x.dtype == np.int16
@@ -78,6 +83,10 @@ class LoudnessMeter:
             y, state = lfilter(b, a, y, zi=state)
             self._stages[i] = (b, a, state)
         self._steps(y)
+
+    def _settled(self) -> bool:
+        """Whether the filters' state has rung out (below anything a meter can read)."""
+        return all(float(np.max(np.abs(state))) < 1e-9 for _, _, state in self._stages)
 
     def _steps(self, weighted: np.ndarray) -> None:
         data = np.concatenate([self._partial, weighted])

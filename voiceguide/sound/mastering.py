@@ -63,6 +63,8 @@ class Measure:
     def write(self, block: np.ndarray) -> None:
         x = self.mix.next(block)
         self.meter.add(x)
+        if not x.any() and not self._context.any():
+            return  # silence: no energy to count, and the context stays zeros
         z = np.abs(np.concatenate([self._context, x]))
         # The loudest sample within the limiter's reach of each sample (centred window).
         peak = -sliding_min(-z, self.window)
