@@ -17,18 +17,22 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from voiceguide.errors import OptionError
 from voiceguide.routine.durations import parse_duration
-from voiceguide.routine.models import Routine, VoiceSpec
+from voiceguide.routine.models import Music, Routine, VoiceSpec
 from voiceguide.routine.spec import (
+    DEFAULT_LOUDNESS,
+    MAX_LOUDNESS,
     MAX_PACE,
     MAX_RATE,
     MAX_REPEAT,
+    MIN_LOUDNESS,
     MIN_RATE,
+    MUSIC_GENERATED,
     WAIT_DEFAULT_SECONDS,
 )
 from voiceguide.timeline import PlanOptions, Timeline
@@ -56,6 +60,8 @@ __all__ = [
     "RoutineRef",
     "Run",
     "check_fit",
+    "check_loudness",
+    "check_music",
     "check_pace",
     "check_rate",
     "check_reps",
@@ -157,6 +163,40 @@ def check_wait(wait: float | str | None) -> float:
     return _positive_duration("wait", wait)
 
 
+def check_music(music: str | PathArg | None) -> Music | None | Literal["routine"]:
+    """`music` as a bed: None keeps the routine's, "none" is no bed, else a generated source
+    or an audio file (relative to the current folder) that must decode."""
+    if music is None:
+        return "routine"
+    text = os.fspath(music)
+    name = text.strip().lower()
+    if name == "none":
+        return None
+    if name in MUSIC_GENERATED:
+        return Music(name)
+    from voiceguide.routine.loader import audio_file_problem
+
+    problem = audio_file_problem(Path(text), text)
+    if problem is not None:  # "music file 'x' not found" -> "--music: 'x' not found"
+        raise OptionError("music", problem.removeprefix("music file ").removeprefix("music "))
+    return Music(str(Path(text).expanduser().resolve()))
+
+
+def check_loudness(loudness: float | None) -> float | None:
+    """`loudness` in LUFS, from MIN_LOUDNESS to MAX_LOUDNESS (None: leave the level as is)."""
+    if loudness is None:
+        return None
+    try:
+        number = float(loudness)
+    except (TypeError, ValueError):
+        raise OptionError("loudness", f"{loudness!r} is not a number") from None
+    if not MIN_LOUDNESS <= number <= MAX_LOUDNESS:  # also refuses nan
+        raise OptionError(
+            "loudness", f"{number:g} is not from {MIN_LOUDNESS:g} to {MAX_LOUDNESS:g} LUFS"
+        )
+    return number
+
+
 def check_sample_rate(rate: int | None) -> int | None:
     """`rate` in Hz, from MIN_SAMPLE_RATE to MAX_SAMPLE_RATE (None: the voice's own)."""
     if rate is None:
@@ -181,6 +221,8 @@ class Run:
     output_dir: Path | None = None
     cache_limit: int | None = None  # bytes the cache keeps (None: the default, 500 MB)
     listen: bool = False  # `listen = true` in the config file: play obeys the voice
+    # The music bed: the routine's ("routine"), none (None), or this one.
+    music: Music | None | Literal["routine"] = "routine"
 
     def synthesizer(self) -> Synthesizer:
         """A speech synthesizer with this run's cache settings (close it, or use `with`)."""
@@ -227,6 +269,7 @@ class Run:
         timeline: PathArg | None = None,
         split: PathArg | None = None,
         progress: PhaseProgress | None = None,
+        loudness: float | None = DEFAULT_LOUDNESS,
     ) -> RenderResult:
         """Render to `out` (default: <output folder or audio>/<routine>.wav); see `render`."""
         from voiceguide.rendering import render_routine
@@ -244,7 +287,17 @@ class Run:
                 timeline_json=_path(timeline),
                 split_dir=_path(split),
                 progress=progress,
+                music=self._music(loaded),
+                loudness=check_loudness(loudness),
             )
+
+    def _music(self, routine: Routine) -> Music | None:
+        """The bed for `routine`: its own, none, or ours with its level, duck and fade."""
+        if self.music == "routine":
+            return routine.music
+        if self.music is None or routine.music is None:
+            return self.music
+        return replace(routine.music, source=self.music.source)
 
     def play(
         self,
@@ -265,6 +318,9 @@ class Run:
         from voiceguide.player import play_routine
 
         loaded = load(routine)
+        if self._music(loaded) is not None and warn is not None and not dry_run:
+            # Live mixing is not built yet: say so rather than play a bed-less session quietly.
+            warn("the music bed is not played live yet; `voiceguide render` mixes it in")
         commands: CommandSource | None
         if keys is True:
             commands = TerminalKeys() if terminal_keys_available() else None
@@ -298,6 +354,7 @@ def plan_options(
     engine: str | None = None,
     fit: float | str | None = None,
     wait: float | str | None = None,
+    music: str | PathArg | None = None,
     cache_dir: PathArg | None = None,
     use_cache: bool = True,
     config: Config | None = None,
@@ -309,7 +366,8 @@ def plan_options(
     "min" or "max"; `rate` is words per minute; `voice` and `engine` override the routine's;
     `fit` (seconds or a duration like "12m") chooses the pace itself; `wait` (seconds or a
     duration) is how long every `wait: true` lasts where nobody can end it (a file, a
-    session without keys; default 10 s); `config`: the file at `config_path()` unless given.
+    session without keys; default 10 s); `music` overrides the routine's bed: "none", a
+    generated source (brown-noise, pink-noise, rain) or an audio file; `config`: the file at `config_path()` unless given.
     OptionError for a value that cannot be used.
     """
     pace = check_pace(pace)
@@ -333,7 +391,13 @@ def plan_options(
     )
     folder = Path(cache_dir) if cache_dir is not None else None
     return Run(
-        options, folder, use_cache, config.output_dir, config.cache_limit, bool(config.listen)
+        options,
+        folder,
+        use_cache,
+        config.output_dir,
+        config.cache_limit,
+        bool(config.listen),
+        check_music(music),
     )
 
 
@@ -357,6 +421,7 @@ def render(
     timeline: PathArg | None = None,
     split: PathArg | None = None,
     progress: PhaseProgress | None = None,
+    loudness: float | None = DEFAULT_LOUDNESS,
     **options: Any,
 ) -> RenderResult:
     """Render ROUTINE to `out` (.wav, .flac, .ogg or .mp3) with chapters; nothing is
@@ -365,7 +430,9 @@ def render(
     `sample_rate` in Hz (default: the voice's own); `captions` a .vtt or .srt file;
     `timeline` a plan JSON file of what was rendered; `split` a folder for one file per step
     pass and a playlist; `progress(phase, done, total)` is called during "synthesis" and
-    "writing". Other keywords: the plan options of `plan_options`."""
+    "writing" (and "measuring", the loudness pass); `loudness`: the integrated loudness in
+    LUFS the track is brought to (default -16; None keeps the clips' own level), true peaks
+    at most -1 dBTP. Other keywords: the plan options of `plan_options` (`music=`...)."""
     run = plan_options(**options)
     return run.render(
         routine,
@@ -375,6 +442,7 @@ def render(
         timeline=timeline,
         split=split,
         progress=progress,
+        loudness=loudness,
     )
 
 

@@ -176,6 +176,13 @@ def shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "playing without keys [default: 10s].",
     )
     @click.option(
+        "--music",
+        metavar="SOURCE|none",
+        default=None,
+        help="Music bed under the voice: brown-noise, pink-noise, rain, an audio file, or "
+        "none (overrides the routine's).",
+    )
+    @click.option(
         "--cache-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
@@ -346,6 +353,14 @@ def schema(batch: bool) -> None:
     type=click.Path(path_type=Path),
     help="Also write one file per step pass and a playlist.m3u8 into this folder.",
 )
+@click.option(
+    "--loudness",
+    metavar="LUFS",
+    type=Checked(click.FLOAT, api.check_loudness),
+    default=-16.0,
+    show_default=True,
+    help="Integrated loudness (ITU-R BS.1770) of the track; true peaks stay under -1 dBTP.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def render_command(
     routine: str,
@@ -355,6 +370,7 @@ def render_command(
     captions: Path | None,
     timeline_json: Path | None,
     split_dir: Path | None,
+    loudness: float,
     quiet: bool,
 ) -> None:
     """Render ROUTINE to an audio file, with chapters, optional captions and per-step tracks."""
@@ -367,6 +383,7 @@ def render_command(
             timeline=timeline_json,
             split=split_dir,
             progress=progress,
+            loudness=loudness,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

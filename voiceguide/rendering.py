@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
@@ -31,11 +31,15 @@ from voiceguide.export.writers import (
 )
 from voiceguide.output import check_distinct, check_writable, default_output
 from voiceguide.routine.builtins import resolve_routine
-from voiceguide.routine.models import Routine
+from voiceguide.routine.models import Music, Routine
+from voiceguide.routine.spec import DEFAULT_LOUDNESS, TRUE_PEAK_CEILING
 from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.clip import Clip
 from voiceguide.sound.resample import resample
 from voiceguide.timeline import Cue, Part, PlanOptions, Timeline
+
+if TYPE_CHECKING:
+    from voiceguide.sound.mastering import Master, Measure
 
 ClipSource = Callable[[Cue], Clip]
 Progress = Callable[[int, int], None]  # (frames written, total frames)
@@ -67,9 +71,16 @@ def render(
     timeline_json: Path | None = None,
     split_dir: Path | None = None,
     progress: Progress | None = None,
+    music: Music | None = None,
+    loudness: float | None = None,
+    measure_progress: Progress | None = None,
 ) -> RenderResult:
     """Write `timeline` to `out` (format from its extension), with optional captions, plan
-    JSON and per-part tracks. Nothing appears at any destination unless everything succeeds."""
+    JSON and per-part tracks. Nothing appears at any destination unless everything succeeds.
+
+    `music`: a bed mixed under the voice, ducked under every sound. `loudness` (LUFS): the
+    mix is measured in a first pass and brought to it, true peaks limited under
+    TRUE_PEAK_CEILING; None writes the clips as they are (and then a bed needs no pass)."""
     out = Path(out)
     captions = Path(captions) if captions is not None else None
     timeline_json = Path(timeline_json) if timeline_json is not None else None
@@ -97,7 +108,9 @@ def render(
                 split_dir, fmt, rate, title, _track_spans(timeline, rate, total), staging, writers
             )
             sinks.append(tracks)
-        _stream(timeline, clip_for, rate, total, sinks, progress)
+        _stream_mastered(
+            timeline, clip_for, rate, total, sinks, progress, music, loudness, measure_progress
+        )
         for writer in writers:
             writer.close()
         extra: list[Path] = []
@@ -137,9 +150,12 @@ def render_routine(
     speech: SpeechSource | None = None,
     progress: PhaseProgress | None = None,
     output_dir: Path | None = None,
+    music: Music | None | Literal["routine"] = "routine",
+    loudness: float | None = DEFAULT_LOUDNESS,
 ) -> RenderResult:
     """Load ROUTINE (path or built-in name), synthesize its cues, plan it with the real clip
-    lengths and render it. Default output: <output_dir or audio>/<routine-name>.wav."""
+    lengths and render it. Default output: <output_dir or audio>/<routine-name>.wav.
+    `music`: the routine's bed ("routine"), another, or None; `loudness`: the target in LUFS."""
     routine = resolve_routine(ref)
     chosen = out is not None
     if out is None:
@@ -191,6 +207,9 @@ def render_routine(
             timeline_json=timeline_json,
             split_dir=split_dir,
             progress=partial(progress, "writing") if progress else None,
+            music=routine.music if music == "routine" else music,
+            loudness=loudness,
+            measure_progress=partial(progress, "measuring") if progress else None,
         )
         if page:
             return _render_page(out, session.timeline, options, write)
@@ -244,6 +263,59 @@ def speech_captions(timeline: Timeline) -> list[Caption]:
 class _Sink:
     def write(self, block: np.ndarray) -> None:
         raise NotImplementedError
+
+
+def _stream_mastered(
+    timeline: Timeline,
+    clip_for: ClipSource,
+    rate: int,
+    total: int,
+    sinks: Sequence[_Sink],
+    progress: Progress | None,
+    music: Music | None,
+    loudness: float | None,
+    measure_progress: Progress | None,
+) -> None:
+    """`_stream`, with the bed under it and brought to `loudness`: a first pass measures the
+    mix, a second mixes it again into the sinks, gained and limited (sample for sample in
+    place: the limiter's look-ahead is taken back at the end)."""
+    if music is None and loudness is None:
+        _stream(timeline, clip_for, rate, total, sinks, progress)
+        return
+    from voiceguide.sound.mastering import Master, Measure
+    from voiceguide.sound.music import BedMix
+
+    bed = BedMix.for_events(music, timeline.events, timeline.total, rate) if music else None
+    gain = 1.0
+    if loudness is not None:
+        measure = Measure(rate, bed, loudness, TRUE_PEAK_CEILING)
+        _stream(timeline, clip_for, rate, total, [_Measured(measure)], measure_progress)
+        gain = measure.gain()
+    master = Master(rate, bed, gain, TRUE_PEAK_CEILING)
+    _stream(timeline, clip_for, rate, total, [_Mastered(master, sinks)], progress)
+    tail = master.flush()
+    for sink in sinks:
+        sink.write(tail)
+
+
+class _Measured(_Sink):
+    def __init__(self, measure: Measure):
+        self._measure = measure
+
+    def write(self, block: np.ndarray) -> None:
+        self._measure.write(block)
+
+
+class _Mastered(_Sink):
+    def __init__(self, master: Master, sinks: Sequence[_Sink]):
+        self._master = master
+        self._sinks = sinks
+
+    def write(self, block: np.ndarray) -> None:
+        out = self._master.process(block)
+        if out.shape[0]:
+            for sink in self._sinks:
+                sink.write(out)
 
 
 def _stream(

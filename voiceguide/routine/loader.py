@@ -18,6 +18,7 @@ from voiceguide.errors import Problem, RoutineError
 from voiceguide.routine import spec
 from voiceguide.routine.durations import parse_duration
 from voiceguide.routine.models import (
+    Music,
     Routine,
     Step,
     Text,
@@ -534,6 +535,43 @@ class _Checker:
             return str(chime)
         return _INVALID
 
+    def kind_music(self, node: yaml.Node, f: Field) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            values = self.mapping(node, spec.MUSIC_FIELDS, "music")
+            if values is None or "source" not in values:
+                return _INVALID
+            return Music(**{k: v for k, (v, _) in values.items()})
+        source = self.kind_music_source(node, Field("music", "music_source", ""))
+        return source if source is _INVALID else Music(source)
+
+    def kind_music_source(self, node: yaml.Node, f: Field) -> Any:
+        value = self.kind_string(node, f)
+        if value is _INVALID:
+            return value
+        if value.strip().lower() in spec.MUSIC_GENERATED:
+            return value.strip().lower()
+        if value.strip().lower() == "none":
+            self.problem(node, "music 'none' is not a source; leave 'music' out for no bed")
+            return _INVALID
+        problem = audio_file_problem(self.base_dir / value, value)
+        if problem is not None:
+            self.problem(node, problem)
+            return _INVALID
+        return str((self.base_dir / value).resolve())
+
+    def kind_decibels(self, node: yaml.Node, f: Field) -> Any:
+        value = self.scalar(node, f)
+        if value is _INVALID:
+            return value
+        try:
+            db = parse_decibels(value)
+        except ValueError:
+            self.problem(
+                node, f"'{f.name}' must be a level in dB such as -20dB, not {_describe(node)}"
+            )
+            return _INVALID
+        return self._bounded(node, f, db, " dB")
+
     def kind_voice(self, node: yaml.Node, f: Field) -> Any:
         values = self.mapping(node, spec.VOICE_FIELDS, "voice")
         if values is None:
@@ -724,6 +762,7 @@ class _Checker:
             gap=get.get("gap", spec.DEFAULT_GAP),
             breath=get.get("breath", spec.DEFAULT_BREATH),
             chime=get.get("chime", spec.DEFAULT_CHIME),
+            music=get.get("music"),
             vars=get.get("vars", {}),
             intro=tuple(t.text for t in get.get("intro", ())),
             outro=tuple(t.text for t in get.get("outro", ())),
@@ -731,6 +770,63 @@ class _Checker:
             name=name or _slug(get["title"]),
             voice_marks=tuple(self.voice_marks),
         )
+
+
+_DECIBELS = re.compile(r"\s*([+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+))\s*(?:[dD][bB])?\s*")
+
+
+def parse_decibels(value: object) -> float:
+    """A level in dB from a number or a string such as "-20dB" (ValueError otherwise)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str) and (match := _DECIBELS.fullmatch(value)):
+        return float(match[1])
+    raise ValueError(f"{value!r} is not a level in dB")
+
+
+def audio_file_problem(path: Path, written: str) -> str | None:
+    """Why `path` cannot be a music bed (missing, unreadable, not decodable audio), or None.
+
+    The file's header is decoded here, so a bad file is reported where it is named, before
+    any synthesis or sound."""
+    import soundfile  # here: loading a routine without music never imports it
+
+    shown = _short(written)
+    try:
+        resolved = path.expanduser().resolve()
+        if resolved.is_dir():
+            return f"music '{shown}' is a directory, not an audio file"
+        if not resolved.exists():
+            return (
+                f"music file '{shown}' not found (use {', '.join(spec.MUSIC_GENERATED)} "
+                "or an audio file)"
+            )
+        if not resolved.is_file():
+            return f"music '{shown}' is not a regular file"
+        if not os.access(resolved, os.R_OK):
+            return f"music file '{shown}' cannot be read"
+    except OSError as exc:
+        return f"music file '{shown}' cannot be opened: {exc.strerror or exc}"
+    undecodable = f"music file '{shown}' cannot be decoded (use WAV, FLAC, OGG or MP3)"
+    if resolved.suffix.lower() == ".mp3" and not _looks_like_mp3(resolved):
+        return undecodable  # before libmpg123, which prints its own notes to stderr
+    try:
+        info = soundfile.info(str(resolved))
+    except (RuntimeError, OSError, ValueError):  # soundfile.LibsndfileError is a RuntimeError
+        return undecodable
+    if info.frames <= 0 or info.samplerate <= 0:
+        return f"music file '{shown}' holds no audio"
+    return None
+
+
+def _looks_like_mp3(path: Path) -> bool:
+    """An ID3 tag or an MPEG audio frame sync at the start."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(3)
+    except OSError:
+        return False
+    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _short(text: str) -> str:

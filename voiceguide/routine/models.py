@@ -14,6 +14,9 @@ from voiceguide.routine.spec import (
     DEFAULT_EVERY,
     DEFAULT_GAP,
     DEFAULT_HOLD,
+    DEFAULT_MUSIC_DUCK,
+    DEFAULT_MUSIC_FADE,
+    DEFAULT_MUSIC_LEVEL,
     DEFAULT_PACE,
     DEFAULT_RATE,
     DEFAULT_VOLUME,
@@ -170,6 +173,16 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Music:
+    """A music bed under the voice."""
+
+    source: str  # brown-noise, pink-noise, rain, or an absolute path to an audio file
+    level: float = DEFAULT_MUSIC_LEVEL  # dB relative to the voice's loudness
+    duck: float = DEFAULT_MUSIC_DUCK  # dB further down while the guide speaks
+    fade: float = DEFAULT_MUSIC_FADE  # seconds, in at the start and out at the end
+
+
+@dataclass(frozen=True)
 class Routine:
     title: str
     steps: tuple[Step, ...]
@@ -179,6 +192,7 @@ class Routine:
     gap: float = DEFAULT_GAP
     breath: float = DEFAULT_BREATH
     chime: str = DEFAULT_CHIME  # "none", "bell", "beep", or an absolute path to a WAV file
+    music: Music | None = None
     vars: dict[str, str] = field(default_factory=dict)
     intro: tuple[Text, ...] = ()
     outro: tuple[Text, ...] = ()

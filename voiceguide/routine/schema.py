@@ -67,6 +67,33 @@ def _kind(f: Field) -> dict[str, Any]:
                 {"type": "string", "pattern": r"\.[wW][aA][vV]$"},
             ]
         }
+    if kind == "music_source":
+        return {
+            "anyOf": [
+                {"enum": list(spec.MUSIC_GENERATED)},
+                {
+                    "type": "string",
+                    "pattern": r"\.([wW][aA][vV]|[fF][lL][aA][cC]|[oO][gG][gG]|[mM][pP]3)$",
+                },
+            ]
+        }
+    if kind == "music":
+        return {"anyOf": [_kind(Field("source", "music_source", "")), {"$ref": "#/$defs/music"}]}
+    if kind == "decibels":
+        number: dict[str, Any] = {"type": "number"}
+        if f.minimum is not None:
+            number["minimum"] = f.minimum
+        if f.maximum is not None:
+            number["maximum"] = f.maximum
+        return {
+            "anyOf": [
+                number,
+                {
+                    "type": "string",
+                    "pattern": r"^\s*[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*([dD][bB])?\s*$",
+                },
+            ]
+        }
     if kind == "voice":
         return {"$ref": "#/$defs/voice"}
     if kind == "steps":
@@ -101,5 +128,9 @@ def routine_schema() -> dict[str, Any]:
         "title": "voiceguide routine",
         "description": f"Routine format v1 (voiceguide {__version__}).",
         **_object(spec.ROUTINE_FIELDS),
-        "$defs": {"voice": _object(spec.VOICE_FIELDS), "step": step},
+        "$defs": {
+            "voice": _object(spec.VOICE_FIELDS),
+            "music": _object(spec.MUSIC_FIELDS),
+            "step": step,
+        },
     }

@@ -23,6 +23,9 @@ Kind = Literal[
     "sides",  # list of strings
     "vars",  # mapping of names to scalars
     "chime",  # none | bell | beep | path to a WAV file
+    "music",  # a source (shorthand) or a mapping of MUSIC_FIELDS
+    "music_source",  # brown-noise | pink-noise | rain | path to an audio file
+    "decibels",  # a number or a string such as -20dB
     "voice",
     "steps",
 ]
@@ -47,6 +50,19 @@ DEFAULT_EVERY = 3.0  # seconds
 DEFAULT_HOLD = 0.0  # seconds
 DEFAULT_CHIME = "none"
 MAX_COUNTDOWN = 3600
+# The music bed: generated sources, and its level, ducking and fades.
+MUSIC_GENERATED = ("brown-noise", "pink-noise", "rain")
+MUSIC_FILE_TYPES = (".wav", ".flac", ".ogg", ".mp3")
+DEFAULT_MUSIC_LEVEL = -20.0  # dB, the bed's loudness under the voice's
+MIN_MUSIC_LEVEL, MAX_MUSIC_LEVEL = -60.0, 0.0
+DEFAULT_MUSIC_DUCK = 10.0  # dB further down while the guide speaks
+MIN_MUSIC_DUCK, MAX_MUSIC_DUCK = 0.0, 60.0
+DEFAULT_MUSIC_FADE = 3.0  # seconds, in at the start and out at the end
+MAX_MUSIC_FADE = 600.0
+# Integrated loudness (ITU-R BS.1770) of every render, and its true-peak ceiling.
+DEFAULT_LOUDNESS = -16.0  # LUFS
+MIN_LOUDNESS, MAX_LOUDNESS = -40.0, -5.0
+TRUE_PEAK_CEILING = -1.0  # dBTP
 
 MAX_TOTAL_SECONDS = 24 * 3600
 MAX_REPEAT = 10_000  # repetitions of a step, as written or as --reps
@@ -163,6 +179,40 @@ STEP_FIELDS: tuple[Field, ...] = (
     Field("voice", "voice", "Voice settings for this step, over the routine's."),
 )
 
+MUSIC_FIELDS: tuple[Field, ...] = (
+    Field(
+        "source",
+        "music_source",
+        "brown-noise, pink-noise, rain (generated, no file), or an audio file (WAV, FLAC, OGG, "
+        "MP3) relative to the routine file.",
+        required=True,
+    ),
+    Field(
+        "level",
+        "decibels",
+        "The bed's loudness relative to the voice's, e.g. -20dB.",
+        default=f"{DEFAULT_MUSIC_LEVEL:g}dB",
+        minimum=MIN_MUSIC_LEVEL,
+        maximum=MAX_MUSIC_LEVEL,
+    ),
+    Field(
+        "duck",
+        "decibels",
+        "How much further down the bed goes while the guide speaks or a chime sounds, e.g. 10dB.",
+        default=f"{DEFAULT_MUSIC_DUCK:g}dB",
+        minimum=MIN_MUSIC_DUCK,
+        maximum=MAX_MUSIC_DUCK,
+    ),
+    Field(
+        "fade",
+        "duration",
+        "Fade in at the start and out at the end.",
+        default=f"{DEFAULT_MUSIC_FADE:g}s",
+        minimum=0,
+        maximum=MAX_MUSIC_FADE,
+    ),
+)
+
 ROUTINE_FIELDS: tuple[Field, ...] = (
     Field(
         "title", "title", "Title of the routine (also the audio files' title tag).", required=True
@@ -198,6 +248,12 @@ ROUTINE_FIELDS: tuple[Field, ...] = (
         "chime",
         "Sound at the start of every step pass: none, bell, beep, or a WAV file.",
         default=DEFAULT_CHIME,
+    ),
+    Field(
+        "music",
+        "music",
+        "A music bed under the voice, ducked while the guide speaks: a source (brown-noise, "
+        "pink-noise, rain, or an audio file), or a mapping of source, level, duck and fade.",
     ),
     Field("vars", "vars", "Template variables usable as {name} in every text."),
     Field("intro", "texts", "Text spoken before the first step."),

@@ -32,6 +32,11 @@ pace: 1                # 2 halves every silence, 0.5 doubles it
 gap: 1s                # silence between steps
 breath: 0.5s           # silence between sentences inside a step
 chime: none            # none, bell, beep, or a WAV file next to this one
+music:                 # a bed under the voice; remove these lines for none
+  source: brown-noise  # brown-noise, pink-noise, rain, or an audio file next to this one
+  level: -20dB         # under the voice's loudness
+  duck: 10dB           # further down while the guide speaks
+  fade: 3s             # in at the start, out at the end
 
 vars:
   tool: roller         # use as {tool} in any text

@@ -1,0 +1,129 @@
+"""Mastering a render: the bed mixed under the voice, one gain to the loudness target, and
+the true-peak limiter, in two streaming passes over the same samples.
+
+The first pass measures the mix's integrated loudness block by block; the second mixes
+it again, applies the gain that brings it to the target and limits it as it is encoded.
+Neither holds more than a block, so memory stays flat however long the render.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from voiceguide.sound.loudness import LoudnessMeter, TruePeakLimiter, sliding_min
+from voiceguide.sound.music import BedMix
+
+MAX_GAIN_DB = 40.0  # a nearly silent render is not raised into hiss
+# The limiter aims a little under the ceiling so that meters with other oversampling
+# filters (and int16 rounding) still read at or under it.
+CEILING_MARGIN_DB = 0.2
+LIMITER_ATTACK = 0.005  # seconds: the limiter's look-ahead, and its release
+LIMITER_HOLD = 0.02  # seconds it holds its gain after a peak
+_LOWEST_DB, _BIN_DB, _BINS = -90.0, 0.05, 2200  # the peak histogram: -90 to +20 dBFS
+_RUN = 32  # samples counted together in it
+
+
+class Mix:
+    """The voice's int16 blocks, in order, with the bed (if any) under them, as floats."""
+
+    def __init__(self, bed: BedMix | None):
+        self.bed = bed
+        self.position = 0  # frames mixed so far
+
+    def next(self, block: np.ndarray) -> np.ndarray:
+        n = int(block.shape[0])
+        x = block.astype(np.float32) * np.float32(1 / 32767)
+        if self.bed is not None:
+            x = x + self.bed.block(self.position, n)
+        self.position += n
+        return x
+
+
+class Measure:
+    """Pass one: the mix's loudness, and how much of it the limiter will take away.
+
+    Limiting takes loudness away (speech raised to -16 LUFS peaks a few dB over the
+    ceiling), more the higher the gain. The limiter holds its gain under the need of the
+    loudest peak within its window, so each sample's share of the energy is counted
+    against that peak (a histogram in 0.05 dB steps): the limited loudness at any gain
+    follows without running the limiter, and the gain that meets the target is found by
+    bisection."""
+
+    def __init__(self, rate: int, bed: BedMix | None, target_lufs: float, ceiling_db: float):
+        self.mix = Mix(bed)
+        self.target = target_lufs
+        self.ceiling = 10 ** ((ceiling_db - CEILING_MARGIN_DB) / 20)
+        self.meter = LoudnessMeter(rate)
+        self.window = 2 * round(LIMITER_ATTACK * rate) + round(LIMITER_HOLD * rate)
+        self._context = np.zeros(self.window - 1, dtype=np.float32)  # before this block
+        self._energy = np.zeros(_BINS)  # sum of squares of samples, by the peak near them
+
+    def write(self, block: np.ndarray) -> None:
+        x = self.mix.next(block)
+        self.meter.add(x)
+        if not x.any() and not self._context.any():
+            return  # silence: no energy to count, and the context stays zeros
+        z = np.abs(np.concatenate([self._context, x]))
+        # The loudest sample within the limiter's reach of each sample (centred window).
+        peak = -sliding_min(-z, self.window)
+        self._context = z[-(self.window - 1) :] if self.window > 1 else z[:0]
+        behind = self.window // 2
+        energy = np.square(z[behind : behind + peak.shape[0]])
+        # Counted in runs of _RUN samples against the loudest peak of the run: the
+        # envelope moves slowly, and a log per sample would cost more than the rest.
+        whole = peak.shape[0] - peak.shape[0] % _RUN
+        runs_peak = [peak[:whole].reshape(-1, _RUN).max(axis=1)]
+        runs_energy = [energy[:whole].reshape(-1, _RUN).sum(axis=1, dtype=np.float64)]
+        if whole < peak.shape[0]:
+            runs_peak.append(peak[whole:].max(keepdims=True))
+            runs_energy.append(energy[whole:].sum(dtype=np.float64, keepdims=True))
+        level = 20 * np.log10(np.maximum(np.concatenate(runs_peak), 1e-9))
+        bins = np.clip(np.round((level - _LOWEST_DB) / _BIN_DB), 0, _BINS - 1).astype(np.intp)
+        self._energy += np.bincount(bins, weights=np.concatenate(runs_energy), minlength=_BINS)
+
+    def gain(self) -> float:
+        """The linear gain that brings the limited mix to the target (1 for silence)."""
+        measured = self.meter.lufs()
+        total = float(self._energy.sum())
+        if not math.isfinite(measured) or total <= 0:
+            return 1.0
+        peaks = 10 ** ((_LOWEST_DB + _BIN_DB * np.arange(_BINS)) / 20)
+
+        def limited(gain_db: float) -> float:
+            gain = 10 ** (gain_db / 20)
+            kept = np.minimum(1.0, self.ceiling / (gain * peaks)) ** 2
+            return measured + gain_db + 10 * math.log10(float(self._energy @ kept) / total)
+
+        low, high = -MAX_GAIN_DB, MAX_GAIN_DB
+        if limited(high) < self.target:
+            return float(10 ** (high / 20))
+        for _ in range(40):
+            middle = (low + high) / 2
+            if limited(middle) < self.target:
+                low = middle
+            else:
+                high = middle
+        return float(10 ** (high / 20))
+
+
+class Master:
+    """Pass two: the mix, times `gain`, limited; yields int16 blocks for the writers."""
+
+    def __init__(self, rate: int, bed: BedMix | None, gain: float, ceiling_db: float):
+        self.mix = Mix(bed)
+        self.gain = np.float32(gain)
+        self.limiter = TruePeakLimiter(
+            rate, ceiling_db - CEILING_MARGIN_DB, attack=LIMITER_ATTACK, hold=LIMITER_HOLD
+        )
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return _int16(self.limiter.process(self.mix.next(block) * self.gain))
+
+    def flush(self) -> np.ndarray:
+        return _int16(self.limiter.flush())
+
+
+def _int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
