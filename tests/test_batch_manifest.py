@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from voiceguide.batch import ManifestError, parse_manifest
-from voiceguide.batch.manifest import plan_keywords
 from voiceguide.batch.schema import batch_schema
 from voiceguide.cli import main
 
@@ -149,16 +148,19 @@ def test_templates_and_formats_are_checked(tmp_path):
     ]
 
 
-def test_music_and_loudness_pass_through_only_when_the_api_has_them(tmp_path):
-    for option, value in (("music", "rain.ogg"), ("loudness", -16)):
-        text = f"jobs: [{{routine: hand-massage, {option}: {value}}}]"
-        if option in plan_keywords():
-            parse(text, tmp_path)  # accepted and handed to plan_options
-        else:
-            assert problems(text, tmp_path) == [
-                f"batch.yaml:1:{32 + len(option) + 2}: error: option '{option}' is not supported "
-                "by this voiceguide's render (no such plan option)"
-            ]
+def test_music_and_loudness_reach_each_job(tmp_path):
+    jobs = parse(
+        "defaults: {music: rain}\n"
+        "jobs: [{routine: hand-massage, loudness: -20}, {routine: hand-massage, out: b, music: none}]",
+        tmp_path,
+    ).jobs
+    assert jobs[0].run.music is not None and jobs[0].run.music != "routine"
+    assert jobs[0].run.music.source == "rain"
+    assert (jobs[0].loudness, jobs[1].loudness) == (-20.0, -16.0)
+    assert jobs[1].run.music is None
+    assert problems("jobs: [{routine: hand-massage, loudness: 3}]", tmp_path) == [
+        "batch.yaml:1:42: error: 'loudness': 3 is not from -40 to -5 LUFS"
+    ]
 
 
 def test_yaml_problems_are_located_like_a_routine(tmp_path):

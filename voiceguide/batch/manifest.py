@@ -35,7 +35,7 @@ from voiceguide.routine import spec
 from voiceguide.routine.builtins import builtin_path
 from voiceguide.routine.loader import _INVALID, _Checker, _compose, _decode
 from voiceguide.routine.models import piper_model_path
-from voiceguide.routine.spec import Field, Kind
+from voiceguide.routine.spec import MUSIC_GENERATED, Field, Kind
 
 if TYPE_CHECKING:
     from voiceguide.config import Config
@@ -61,7 +61,7 @@ _DURATION: dict[str, Any] = {"type": ["number", "string"]}
 FORMAT_NAMES = tuple(dict.fromkeys(FORMATS.values()))
 
 # Every key of a job. The plan options are checked by api.plan_options; these are their
-# shapes and help for the JSON Schema. `music` and `loudness` join when plan_options has them.
+# shapes and help for the JSON Schema.
 OPTIONS: tuple[Option, ...] = (
     Option("routine", {"type": "string"}, "A built-in routine's name, or a routine file."),
     Option(
@@ -100,7 +100,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("wait", _DURATION, "Length of every `wait: true` step [default: 10s]."),
     Option("music", {"type": "string"}, "Music bed (passed to the plan options)."),
     Option(
-        "loudness", {"type": ["number", "string"]}, "Loudness target (passed to the plan options)."
+        "loudness",
+        {"type": "number", "minimum": spec.MIN_LOUDNESS, "maximum": spec.MAX_LOUDNESS},
+        "Integrated loudness of the track in LUFS [default: -16].",
     ),
     Option(
         "sample_rate",
@@ -123,8 +125,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
-# Keys passed to api.plan_options as they are (music and loudness only when it has them).
-_PLAN_KEYS = ("pace", "reps", "rate", "voice", "engine", "fit", "wait", "music", "loudness")
+# Keys passed to api.plan_options as they are (music only when it has it).
+_PLAN_KEYS = ("pace", "reps", "rate", "voice", "engine", "fit", "wait", "music")
 _TEMPLATE_KEYS = (
     "routine",
     "voice",
@@ -154,7 +156,7 @@ _ROOT_FIELDS = (
 
 
 def plan_keywords() -> frozenset[str]:
-    """The plan keys `api.plan_options` accepts today (music and loudness when it has them)."""
+    """The plan keys `api.plan_options` accepts today."""
     accepted = set(inspect.signature(api.plan_options).parameters)
     return frozenset(k for k in _PLAN_KEYS if k in accepted)
 
@@ -170,6 +172,7 @@ class Job:
     settings: dict[str, Any]  # the job's keys as written (after defaults): report and stamp
     out: Path
     sample_rate: int | None = None
+    loudness: float | None = spec.DEFAULT_LOUDNESS
     captions: Path | None = None
     timeline: Path | None = None
     split: Path | None = None
@@ -366,7 +369,7 @@ class _Expander:
                 node, "a job needs 'routine' (in the job, the defaults or the matrix)"
             )
             return None
-        for key in ("music", "loudness"):
+        for key in ("music",):
             if key in values and key not in self.accepted:
                 self.checker.problem(
                     at(key),
@@ -386,8 +389,9 @@ class _Expander:
             model = piper_model_path(keywords["voice"], keywords.get("engine"), self.base)
             if model is not None:
                 keywords["voice"] = str(model)
-        if "music" in keywords:
-            keywords["music"] = str(self.base / Path(keywords["music"]).expanduser())
+        music = keywords.get("music")
+        if music is not None and music.strip().lower() not in ("none", *MUSIC_GENERATED):
+            keywords["music"] = str(self.base / Path(music).expanduser())  # a file: the manifest's
         try:
             run = api.plan_options(
                 **keywords, cache_dir=self.cache_dir, use_cache=self.use_cache, config=self.config
@@ -403,6 +407,12 @@ class _Expander:
                 sample_rate = api.check_sample_rate(values["sample_rate"])
             except OptionError as error:
                 self.checker.problem(at("sample_rate"), f"'sample_rate': {error.reason}")
+        loudness: float | None = spec.DEFAULT_LOUDNESS
+        if "loudness" in values:
+            try:
+                loudness = api.check_loudness(values["loudness"])
+            except OptionError as error:
+                self.checker.problem(at("loudness"), f"'loudness': {error.reason}")
         fmt = values.get("format")
         if fmt is not None and fmt not in FORMAT_NAMES:
             self.checker.problem(
@@ -436,6 +446,7 @@ class _Expander:
             settings={k: _plain(v) for k, v in values.items()},
             out=out,
             sample_rate=sample_rate,
+            loudness=loudness,
             captions=captions,
             timeline=timeline,
             split=split,

@@ -187,6 +187,8 @@ def prepare(manifest: Manifest, state: BatchState, *, force: bool = False) -> _P
             job.run.options,
             job.out,
             sample_rate=job.sample_rate,
+            music=job.run.music,
+            loudness=job.loudness,
             captions=job.captions,
             timeline=job.timeline,
             split=job.split,

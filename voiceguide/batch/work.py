@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from voiceguide.errors import LocatedError, Terminated, VoiceguideError, one_line
-from voiceguide.routine.models import Routine
+from voiceguide.routine.models import Music, Routine
+from voiceguide.routine.spec import DEFAULT_LOUDNESS
 from voiceguide.timeline import PlanOptions
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class Task:
     options: PlanOptions
     out: Path
     sample_rate: int | None = None
+    music: Music | None | Literal["routine"] = "routine"  # the routine's bed, none, or this
+    loudness: float | None = DEFAULT_LOUDNESS
     captions: Path | None = None
     timeline: Path | None = None
     split: Path | None = None
@@ -93,6 +96,8 @@ def render_task(task: Task, speech: SpeechSource, destinations: Task | None = No
             task.options,
             target.out,
             sample_rate=task.sample_rate,
+            music=task.music,
+            loudness=task.loudness,
             captions=target.captions,
             timeline_json=target.timeline,
             split_dir=target.split,
