@@ -96,3 +96,26 @@ def test_close_kills_busy_workers_too(tmp_path):
     assert all(p.wait(timeout=5) is not None for p in procs)
     thread.join(timeout=20)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("rate", [40, 150, 600])
+def test_a_file_cut_while_the_voice_sounds_is_rejected_and_a_whole_one_kept(rate, tmp_path):
+    import subprocess
+
+    import numpy as np
+    import soundfile
+
+    from voiceguide.speech.pyttsx3_engine import _WorkerFailed, read_verified
+
+    text = "Smooth the forehead, then rest."
+    whole = tmp_path / "whole.wav"
+    subprocess.run(["espeak-ng", "-s", str(rate), "-w", str(whole), text], check=True)
+    assert read_verified(whole, text, rate).duration > 0  # a complete utterance passes
+    samples, sr = soundfile.read(whole, dtype="float32")
+    voiced = np.flatnonzero(np.abs(samples) > 0.05)
+    cut = tmp_path / "cut.wav"
+    # Cut at 80 % of the speech, at its loudest sample there: the voice is still sounding.
+    end = voiced[int(len(voiced) * 0.8)]
+    soundfile.write(cut, samples[: end + 1], sr, subtype="PCM_16")
+    with pytest.raises(_WorkerFailed, match="cut short"):
+        read_verified(cut, text, rate)
