@@ -70,9 +70,9 @@ class LoudnessMeter:
 
         x = np.asarray(block)
         if not x.any() and self._settled():
-            # Digital silence into filters that have rung out: zeros out, no filtering (a
-            # 20-hour hold is measured in moments).
-            self._steps(np.zeros(x.shape[0], dtype=np.float32))
+            # Digital silence into filters that have rung out: zeros out, no filtering and
+            # no squaring (a 20-hour hold is measured in moments).
+            self._silence(x.shape[0])
             return
         y = (
             x.astype(np.float32) / np.float32(32768)
@@ -87,6 +87,19 @@ class LoudnessMeter:
     def _settled(self) -> bool:
         """Whether the filters' state has rung out (below anything a meter can read)."""
         return all(float(np.max(np.abs(state))) < 1e-9 for _, _, state in self._stages)
+
+    def _silence(self, frames: int) -> None:
+        """`frames` of zeros after the filters rang out: the step under way is completed
+        with zeros, every whole step after it has zero energy."""
+        fill = min(frames, (self._step - self._partial.shape[0]) % self._step)
+        if fill:
+            self._steps(np.zeros(fill, dtype=np.float32))
+            frames -= fill
+        whole, rest = divmod(frames, self._step)
+        if whole:
+            self._energies.append(np.zeros(whole))
+        if rest:
+            self._partial = np.zeros(rest, dtype=np.float32)
 
     def _steps(self, weighted: np.ndarray) -> None:
         data = np.concatenate([self._partial, weighted])
