@@ -204,7 +204,6 @@ class _Session:
         self.under_way: Event | None = None  # the event started last, unless jumped away from
         self.going_on = False  # the course begins with the event under way: do not restart it
         self.jumped_to: Position = (0, 0)  # where the course starts when nothing is under way
-        self.waited_for_source = False
         self.playback: Playback | None = None
         self.last_sound: Event | None = None
         self.last_previous: tuple[float, int] | None = None  # (clock time, group)
