@@ -180,38 +180,6 @@ def test_music_option_missing_file_is_a_usage_error(tmp_path):
     assert "--music" in result.output and "not found" in result.output
 
 
-def test_play_says_the_bed_is_not_live_yet(tmp_path):
-    from tests.player_fixtures import FakeClock, RecordingStatus
-    from voiceguide import api
-    from voiceguide.sound.device import SilentDevice
-
-    routine = parse_routine("title: Short\nmusic: rain\nsteps:\n  - name: A\n    say: Hello.\n")
-    warnings: list[str] = []
-    result = api.play(
-        routine,
-        keys=False,
-        warn=warnings.append,
-        device=SilentDevice(),
-        clock=FakeClock(),
-        status=RecordingStatus(),
-        cache_dir=tmp_path,
-    )
-    assert result.status == "finished"
-    assert warnings == ["the music bed is not played live yet; `voiceguide render` mixes it in"]
-    warnings.clear()
-    api.play(
-        routine,
-        keys=False,
-        warn=warnings.append,
-        device=SilentDevice(),
-        clock=FakeClock(),
-        status=RecordingStatus(),
-        cache_dir=tmp_path,
-        music="none",
-    )
-    assert warnings == []
-
-
 def test_music_option_keeps_the_routines_level_duck_and_fade(tmp_path):
     from voiceguide import api
 

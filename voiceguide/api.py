@@ -318,9 +318,6 @@ class Run:
         from voiceguide.player import play_routine
 
         loaded = load(routine)
-        if self._music(loaded) is not None and warn is not None and not dry_run:
-            # Live mixing is not built yet: say so rather than play a bed-less session quietly.
-            warn("the music bed is not played live yet; `voiceguide render` mixes it in")
         commands: CommandSource | None
         if keys is True:
             commands = TerminalKeys() if terminal_keys_available() else None
@@ -342,6 +339,7 @@ class Run:
                 device=device,
                 clock=clock,
                 status=status,
+                music=self._music(loaded),
             )
 
 

@@ -23,9 +23,11 @@ from voiceguide.clock import Clock, MonotonicClock
 from voiceguide.control.commands import GO_ON, Command, CommandSource
 from voiceguide.errors import Interrupted, PlanError, Terminated
 from voiceguide.live import LiveSchedule, Pcm, audible
+from voiceguide.live_mix import LEAD, LiveMix, MixCourse, Sent
 from voiceguide.routine.models import Routine
 from voiceguide.session import SpeechSource, prepare_session
 from voiceguide.sound.device import Device, Playback, SilentDevice, SimpleaudioDevice
+from voiceguide.sound.music import MusicSettings
 from voiceguide.status import Progress, StatusSink, default_status
 from voiceguide.timeline import Event, Part, PlanOptions
 from voiceguide.timeline.layout import Position, base_pace
@@ -56,6 +58,7 @@ class PlayResult:
     elapsed: float  # wall seconds, pauses and waits included
     onsets: tuple[Onset, ...]
     pace: float  # pace at the end (after any `+`/`-`)
+    mixed: tuple[Sent, ...] = ()  # with a music bed: the mixed segments sent to the device
 
 
 def play_routine(
@@ -70,10 +73,12 @@ def play_routine(
     device: Device | None = None,
     clock: Clock | None = None,
     status: StatusSink | None = None,
+    music: MusicSettings | None = None,
 ) -> PlayResult:
     """Play a routine live: the timeline `render` writes, laid out with the real clip lengths
     (cache first) while it plays. With --fit every clip is made first, since the pace depends
-    on all of them. `commands` steer it (None: it plays through)."""
+    on all of them; with `music` too (a bed is mixed ahead of the cues it ducks under).
+    `commands` steer it (None: it plays through)."""
     if not dry_run:
         device = device or SimpleaudioDevice()
         device.open()  # no device: one line now, before any synthesis or waiting
@@ -83,7 +88,10 @@ def play_routine(
 
         speech = Synthesizer()
     try:
-        schedule = _schedule(routine, options, speech, dry_run=dry_run, warn=warn)
+        bed = None if dry_run else music
+        schedule = _schedule(
+            routine, options, speech, dry_run=dry_run, warn=warn, whole=bed is not None
+        )
         start = step_part(schedule.parts, start_step) if start_step is not None else 0
         return play_schedule(
             schedule,
@@ -93,6 +101,7 @@ def play_routine(
             status=status,
             start=(start, 0),
             dry_run=dry_run,
+            music=bed,
         )
     finally:
         if owned:
@@ -106,8 +115,10 @@ def _schedule(
     *,
     dry_run: bool,
     warn: Callable[[str], None] | None,
+    whole: bool = False,
 ) -> LiveSchedule:
-    if options.fit is None:
+    """The session's schedule; with `whole` (or --fit), every clip is made before it starts."""
+    if options.fit is None and not whole:
         pace = base_pace(routine, options)
         return LiveSchedule(routine, options, speech, pace=pace, make_pcm=not dry_run, warn=warn)
     session = prepare_session(routine, options, speech)
@@ -133,16 +144,26 @@ def play_schedule(
     status: StatusSink | None = None,
     start: Position = (0, 0),
     dry_run: bool = False,
+    music: MusicSettings | None = None,
 ) -> PlayResult:
-    """Play `schedule` from `start`. Raises DeviceError before any waiting if no device
-    opens, Interrupted on Ctrl-C, Terminated on SIGTERM."""
+    """Play `schedule` from `start`, with `music` under it (a schedule made with every clip:
+    `clips=`). Raises DeviceError before any waiting if no device opens, Interrupted on
+    Ctrl-C, Terminated on SIGTERM."""
+    device = SilentDevice() if dry_run else device or SimpleaudioDevice()
+    clock = clock or MonotonicClock()
+    mix = None
+    if music is not None and not dry_run:
+        if schedule.clips is None:
+            raise ValueError("a schedule with a music bed needs its clips made first")
+        mix = LiveMix(music, schedule.clips.rate, device, clock, length=schedule.end())
     session = _Session(
         schedule,
-        device=SilentDevice() if dry_run else device or SimpleaudioDevice(),
-        clock=clock or MonotonicClock(),
+        device=device,
+        clock=clock,
         commands=commands,
         status=status or default_status(),
         synthesize=not dry_run,
+        mix=mix,
     )
     return session.run(start)
 
@@ -193,10 +214,12 @@ class _Session:
         commands: CommandSource | None,
         status: StatusSink,
         synthesize: bool,
+        mix: LiveMix | None = None,
     ) -> None:
         self.schedule = schedule
         self.device, self.clock, self.commands, self.status = device, clock, commands, status
         self.synthesize = synthesize
+        self.mix = mix  # a music bed: cues go to the device inside its mixed segments
         self.groups = _Groups(schedule.parts)
         self.pace = schedule.pace
         self.origin = 0.0
@@ -241,22 +264,30 @@ class _Session:
             elapsed=self.clock.now() - self.origin,
             onsets=tuple(self.onsets),
             pace=self.pace,
+            mixed=tuple(self.mix.sent) if self.mix is not None else (),
         )
 
     def _play_all(self) -> Literal["finished", "stopped"]:
         first = self._upcoming(before_origin=True)
         if first is not None and audible(first):
             self._clip(first)  # the first clip is ready before the clock starts
+        self._mix_ahead()  # and the bed's first segment
         self.origin = self.clock.now()
         while True:
             event = self._upcoming()
             pcm = self._clip(event) if event is not None and audible(event) else None
-            command = self._wait_until(self._due(event))
+            self._mix_ahead()
+            due = self._due(event)
+            mixed = self.mix.due(self.origin) if self.mix is not None else math.inf
+            command = self._wait_until(min(due, mixed))
             if command is not None:
                 if self._obey(command) is Command.QUIT:
                     self._stop_sound()
                     self.status.notice(self._progress(), "stopped")
                     return "stopped"
+                continue
+            if self.mix is not None and mixed <= due:
+                self.mix.send(self.origin)  # the bed's next segment, before the event it holds
                 continue
             if event is None:
                 break
@@ -313,10 +344,32 @@ class _Session:
             return None
         return self.schedule.pcm(event.cue)
 
+    def _mix_ahead(self) -> None:
+        """With a bed: mix the next segment from the course, once it is all laid out."""
+        if self.mix is None or not self.mix.wants():
+            return
+        schedule = self.schedule
+        while not schedule.done:  # every clip is made: laying out takes milliseconds
+            schedule.check()
+            schedule.wait(schedule.known() + 1_000_000, TICK)
+        schedule.check()
+        events = [schedule.event(k) for k in range(schedule.known())]
+        hold_from = math.inf
+        if self.commands is not None:  # a wait the person ends holds the course there
+            waiting = self._waiting()
+            ahead = ([waiting] if waiting is not None else []) + events[self.next :]
+            held = (e for e in ahead if e.kind == "wait" and e.until_ready)
+            hold_from = next((e.start for e in held), math.inf)
+        course = MixCourse(events, schedule.end(), hold_from)
+        self.mix.mix(course, schedule.pcm)
+
     def _start(self, event: Event, pcm: Pcm | None) -> None:
         if audible(event):
             at = self.clock.now()
-            if pcm is not None:
+            if self.mix is not None:
+                sent = self.mix.clock_of(event.start)  # it is in the segment playing
+                at = sent if sent is not None else at
+            elif pcm is not None:
                 self.playback = self.device.play(*pcm)
             self._sounding(at, at + event.duration)
             self.onsets.append(Onset(event, self.origin + event.start, at))
@@ -351,7 +404,11 @@ class _Session:
     ) -> None:
         """A new course from `start` at session time `at`: the schedule lays it out. With
         `cut`, the event under way goes on (resumed or re-timed) instead of starting again."""
+        if self.mix is not None and cut is None:
+            at += LEAD  # a cue may start the course: mixing its segment takes a moment
         self.schedule.relayout(start, at, self.pace, cut=cut, cut_at=cut_at)
+        if self.mix is not None:
+            self.mix.restart(at)
         self.next = 0
         self.going_on = cut is not None
         if cut is None:
@@ -361,7 +418,10 @@ class _Session:
     def _drain(self) -> None:
         """Let the last sound finish on a real card (its handle says so; the null device lies)."""
         deadline = self.clock.now() + DRAIN_LIMIT
-        while self.playback is not None and self.playback.is_playing():
+        playing = self.playback.is_playing if self.playback is not None else None
+        if self.mix is not None:
+            playing = self.mix.is_playing
+        while playing is not None and playing():
             if self.clock.now() >= deadline:
                 break
             self.clock.sleep(0.01)
@@ -380,6 +440,8 @@ class _Session:
         if self.playback is not None:
             self.playback.stop()
             self.playback = None
+        if self.mix is not None:
+            self.mix.stop()
 
     # --- commands ------------------------------------------------------------------------
 
