@@ -3,7 +3,7 @@
 ALSA reads its configuration once per process, at first use, so this runs as a fresh
 subprocess: `python -m tests.player_capture SPEC.json` (from the project root). SPEC:
   {"mode": "play" | "keys" | "nodevice", "dir": tmp dir, "cues": [[wav, silence_after], ...],
-   "pace": 1.0}
+   "pace": 1.0, "music": "brown-noise" (optional), "segment": seconds (optional)}
 It prints one JSON object on stdout: the schedule (origin, onsets) and, for each clip that
 reached the FIFO, when its first byte arrived (time.monotonic, same clock as the player) and
 the file its bytes were saved to.
@@ -124,6 +124,13 @@ def main(spec_path: str) -> int:
     from voiceguide.status import PlainStatus
     from voiceguide.timeline import PlanOptions
 
+    music = None
+    if spec.get("music"):
+        from voiceguide import live_mix
+        from voiceguide.routine.models import Music
+
+        music = Music(spec["music"])
+        live_mix.SEGMENT = spec.get("segment", live_mix.SEGMENT)
     routine = spec_routine(spec["cues"])
     speech = FileSpeech(spec["cues"])
 
@@ -141,11 +148,13 @@ def main(spec_path: str) -> int:
             commands=keys,
             speech=speech,
             status=PlainStatus(sys.stderr),
+            music=music,
         )
         result.update(
             status=outcome.status,
             origin=outcome.origin,
             onsets=[[o.event.text, o.due, o.at] for o in outcome.onsets],
+            mixed=[[m.at, m.until, m.clock] for m in outcome.mixed],
         )
     except VoiceguideError as exc:
         result.update(error=str(exc), exit_code=exc.exit_code)

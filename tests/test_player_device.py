@@ -53,10 +53,16 @@ def speech_wavs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 def run_capture(
-    directory: Path, mode: str, cues: list[tuple[str, float]], pace: float = 1.0, **popen: object
+    directory: Path,
+    mode: str,
+    cues: list[tuple[str, float]],
+    pace: float = 1.0,
+    music: dict[str, object] | None = None,
+    **popen: object,
 ) -> subprocess.Popen[str]:
     spec = directory / "spec.json"
-    spec.write_text(json.dumps({"mode": mode, "dir": str(directory), "cues": cues, "pace": pace}))
+    fields = {"mode": mode, "dir": str(directory), "cues": cues, "pace": pace, **(music or {})}
+    spec.write_text(json.dumps(fields))
     return subprocess.Popen(
         [sys.executable, "-m", "tests.player_capture", str(spec)],
         cwd=ROOT,
@@ -77,8 +83,16 @@ def finish(process: subprocess.Popen[str], timeout: float = 120) -> dict:  # typ
 
 
 def onset_errors(result: dict) -> list[float]:  # type: ignore[type-arg]
-    """First byte at the speaker minus the planned time, per clip (the probe excluded)."""
+    """First byte at the speaker minus the planned time, per clip (the probe excluded); with
+    a music bed, per mixed segment (its cues are on their samples inside it)."""
     segments = result["segments"][1:]
+    if result.get("mixed"):
+        assert len(segments) == len(result["mixed"])
+        origin = result["origin"]
+        return [
+            seg[0] - (origin + at)
+            for seg, (at, _, _) in zip(segments, result["mixed"], strict=True)
+        ]
     assert len(segments) == len(result["onsets"])
     return [seg[0] - due for seg, (_, due, _) in zip(segments, result["onsets"], strict=True)]
 
@@ -130,6 +144,53 @@ def test_clips_reach_the_device_byte_exact_and_on_time(
     assert min(errors) > -0.001  # never early
     assert statistics.median(errors) <= 0.002
     assert max(errors) <= 0.020
+
+
+def test_a_music_bed_reaches_the_device_with_the_cues_on_their_samples_and_no_seam(
+    tmp_path: Path, speech_wavs: list[str]
+) -> None:
+    cues = [(wav, 0.6) for wav in speech_wavs]
+    music = {"music": "brown-noise", "segment": 3.0}  # short segments: several joins
+    result = on_time(tmp_path, lambda d: finish(run_capture(d, "play", cues, music=music)))
+    assert result["status"] == "finished", result["stderr"]
+    mixed, segments = result["mixed"], result["segments"][1:]
+    assert len(mixed) >= 3 and len(segments) == len(mixed)
+    # Each segment reaches the device when its first sample is due (the onset bounds).
+    errors = onset_errors(result)
+    assert min(errors) > -0.001
+    assert statistics.median(errors) <= 0.002
+    assert max(errors) <= 0.020
+    # The session rebuilt from what the device got: each segment at the time it covers.
+    rate = load_clip(speech_wavs[0]).rate
+    pad = rate  # one second of nothing before the session, so a cue can be looked for early
+    sound = np.zeros(pad + int(mixed[-1][1] * rate) + rate)
+    for (at, _, _), (_, path, _) in zip(mixed, segments, strict=True):
+        data = np.frombuffer(Path(path).read_bytes(), "<i2") / 32767
+        first = pad + int(round(at * rate))
+        sound[first : first + data.shape[0]] += data
+    # Every cue is in it on the sample of its onset: taking it out there leaves the least.
+    bed = sound.copy()
+    for (_, due, _), wav in zip(result["onsets"], speech_wavs, strict=True):
+        clip = load_clip(wav).samples.astype(np.float64)
+        frame = pad + int(round((due - result["origin"]) * rate))
+        residual = [
+            np.sum((sound[frame + lag : frame + lag + clip.shape[0]] - clip) ** 2)
+            for lag in range(-100, 101)
+        ]
+        assert abs(int(np.argmin(residual)) - 100) <= 1
+        bed[frame : frame + clip.shape[0]] -= clip
+    # What is left is the bed: there all along (past its fade-in, before its fade-out)...
+    block = int(0.01 * rate)
+    inside = bed[pad + int(1.0 * rate) : pad + int((mixed[-1][1] - 1.0) * rate)]
+    blocks = inside[: inside.shape[0] // block * block].reshape(-1, block)
+    assert np.sqrt(np.mean(blocks**2, axis=1)).min() > 10 ** (-70 / 20)
+    # ...and no step where two segments join larger than the bed's own steps elsewhere.
+    steps = np.abs(np.diff(bed))
+    joins = [pad + int(round(at * rate)) for at, _, _ in mixed[1:]]
+    near = np.zeros(steps.shape[0], bool)
+    for join in joins:
+        near[join - block : join + 2 * block] = True
+    assert steps[near].max() <= steps[~near].max()
 
 
 def test_no_drift_over_a_minute_at_high_pace(tmp_path: Path, speech_wavs: list[str]) -> None:

@@ -36,6 +36,7 @@ SEGMENT = 60.0  # seconds of sound mixed at a time: ~2.6 MB at 22050 Hz, ~20 ms 
 OVERLAP = 0.05  # seconds two segments of one course cross-fade over
 RESTART_FADE = 0.03  # a new course's bed fades in over this (no click where it cut in)
 LEAD = 0.05  # a course that starts a cue is laid out this far ahead: mixing it takes time
+MIX_AHEAD = 1.0  # seconds before it is due that the next segment of a course is mixed
 BUSY_LIMIT = 1.0  # seconds to wait for the device to let go of the previous segment
 
 Samples = Callable[[Cue], tuple[bytes, int]]  # a cue's int16 PCM and its rate
@@ -171,14 +172,21 @@ class LiveMix:
         self.restart_at: float | None = 0.0  # a new course begins here (session seconds)
         self.sent: list[Sent] = []
 
-    def wants(self) -> bool:
+    def wants(self, origin: float) -> bool:
         """Whether a segment should be mixed now: a new course's first, or the next of the
-        one that plays."""
+        one that plays once it is MIX_AHEAD from due (not at once: mixing holds the
+        interpreter for milliseconds, better spent away from the moment a segment is sent)."""
         if self.pending is not None:
             return False
         if self.restart_at is not None:
             return True
-        return self.playing is not None and self.playing[0].follows
+        return self.clock.now() >= self._next_mix(origin)
+
+    def _next_mix(self, origin: float) -> float:
+        """Clock time to mix the segment after the one that plays (infinite: none follows)."""
+        if self.playing is None or not self.playing[0].follows:
+            return math.inf
+        return origin + self.playing[0].until - OVERLAP - MIX_AHEAD
 
     def mix(self, course: MixCourse, samples: Samples) -> None:
         """Mix the segment `wants` asked for."""
@@ -205,8 +213,14 @@ class LiveMix:
         return segment.bed_frame + max(0, elapsed)
 
     def due(self, origin: float) -> float:
-        """Clock time to send the pending segment (infinite: none pending)."""
-        return origin + self.pending.at if self.pending is not None else math.inf
+        """Clock time of the next thing to do: send the pending segment, or mix the next."""
+        if self.pending is not None:
+            return origin + self.pending.at
+        return self._next_mix(origin)
+
+    def ready(self) -> bool:
+        """Whether a segment is mixed and waits to be sent."""
+        return self.pending is not None
 
     def send(self, origin: float) -> None:
         """Send the pending segment, from the sample due now if it is late. A new course's

@@ -287,8 +287,9 @@ class _Session:
                     return "stopped"
                 continue
             if self.mix is not None and mixed <= due:
-                self.mix.send(self.origin)  # the bed's next segment, before the event it holds
-                continue
+                if self.mix.ready():
+                    self.mix.send(self.origin)  # the bed's next segment, before its events
+                continue  # (or it is time to mix the next one: the loop's top does)
             if event is None:
                 break
             self._start(event, pcm)
@@ -346,7 +347,7 @@ class _Session:
 
     def _mix_ahead(self) -> None:
         """With a bed: mix the next segment from the course, once it is all laid out."""
-        if self.mix is None or not self.mix.wants():
+        if self.mix is None or not self.mix.wants(self.origin):
             return
         schedule = self.schedule
         while not schedule.done:  # every clip is made: laying out takes milliseconds
