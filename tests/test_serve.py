@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import mutagen.mp3
+import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
@@ -50,6 +51,22 @@ def test_page_plan_and_track_agree(phone_server: Server):
     info = mutagen.mp3.MP3(io.BytesIO(track)).info
     assert info.bitrate_mode == mutagen.mp3.BitrateMode.CBR  # seekable to the exact byte
     assert info.length == pytest.approx(plan["total"], abs=0.002)  # the track is the plan
+
+
+def test_the_page_track_carries_a_music_bed_asked_for_in_the_query(phone_server: Server):
+    plan = phone_server.plan(NAME, "music=brown-noise")
+    wait = next(e for e in plan["events"] if e["kind"] == "wait")
+    levels = {}
+    for music in ("brown-noise", "none"):
+        status, _, track = phone_server.get(f"/routine/{NAME}/audio.mp3?music={music}")
+        assert status == 200
+        samples, rate = sf.read(io.BytesIO(track), dtype="float32")
+        middle = samples[int((wait["start"] + 1) * rate) : int((wait["end"] - 1) * rate)]
+        levels[music] = 20 * np.log10(np.sqrt(np.mean(middle**2)) + 1e-9)
+    # The bed goes on through the wait (never ducked there); with none, a wait is silence.
+    assert levels["brown-noise"] > -50 and levels["none"] < -80
+    status, _, body = phone_server.get(f"/routine/{NAME}/audio.mp3?music=/etc/passwd")
+    assert status == 400 and b"music: one of brown-noise, pink-noise, rain, none" in body
 
 
 def test_byte_ranges_are_answered_206(phone_server: Server):
@@ -119,7 +136,7 @@ def test_a_warm_rerender_is_quick_and_kept(phone_server: Server):
         (
             f"/routine/{NAME}?volume=2",
             400,
-            "unknown option 'volume' (use pace, reps, rate, voice, fit)",
+            "unknown option 'volume' (use pace, reps, rate, voice, fit, music)",
         ),
         (f"/routine/{NAME}?voice=no-such-voice", 400, None),
         ("/routine/..%2F..%2Fetc%2Fpasswd", 404, "Not Found"),

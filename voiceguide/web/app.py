@@ -6,7 +6,7 @@ plans, with plan options in the query.
     /routine/NAME/audio.mp3     the track (answers byte ranges: HTTP 206)
     /routine/NAME/plan.json     the plan JSON of that track
 
-Query options `pace`, `reps`, `rate`, `voice`, `fit` apply to all three and are checked by
+Query options `pace`, `reps`, `rate`, `voice`, `fit`, `music` apply to all three and are checked by
 `api.plan_options`, like the command line's. A bad request gets a 4xx and one line of text;
 nothing outside the renders folder is ever sent.
 """
@@ -39,9 +39,12 @@ from voiceguide.export.page import page_html
 from voiceguide.routine.builtins import builtin_names
 from voiceguide.routine.durations import format_duration
 from voiceguide.routine.models import Routine
+from voiceguide.routine.spec import MUSIC_GENERATED
 from voiceguide.web.renders import Renders
 
-QUERY_OPTIONS = ("pace", "reps", "rate", "voice", "fit")
+QUERY_OPTIONS = ("pace", "reps", "rate", "voice", "fit", "music")
+# A page may ask for a generated bed, or none; never a file on the server's disk.
+QUERY_MUSIC = (*MUSIC_GENERATED, "none")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -99,6 +102,8 @@ class Served:
         if unknown:
             raise BadRequest(400, f"unknown option {unknown[0]!r} (use {', '.join(QUERY_OPTIONS)})")
         options: dict[str, Any] = {k: v for k, v in query.items() if v != ""}
+        if options.get("music", "none") not in QUERY_MUSIC:
+            raise BadRequest(400, f"music: one of {', '.join(QUERY_MUSIC)}")
         if "rate" in options:
             with contextlib.suppress(ValueError):  # else plan_options says what is wrong
                 options["rate"] = int(options["rate"])

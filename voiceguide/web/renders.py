@@ -40,7 +40,7 @@ class Rendered:
 
 class Renders:
     """A folder of renders keyed by what decides their sound: the routine as loaded, the
-    plan options, voiceguide's version."""
+    plan options, the music bed, voiceguide's version."""
 
     def __init__(self, folder: Path | None = None, keep: int = DEFAULT_KEEP):
         self.folder = folder or default_renders_dir()
@@ -50,7 +50,7 @@ class Renders:
 
     @staticmethod
     def key(routine: Routine, run: Run) -> str:
-        text = f"{__version__}\n{routine!r}\n{run.options!r}"
+        text = f"{__version__}\n{routine!r}\n{run.options!r}\n{run.music!r}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def get(self, routine: Routine, run: Run) -> Rendered:
