@@ -237,3 +237,23 @@ def test_api_play_mixes_the_routines_bed_and_none_turns_it_off(tmp_path) -> None
         assert len(result.mixed) == expected
         # With the bed: one buffer, bed and speech; without: the speech clip alone.
         assert len(device.plays) == 1
+
+
+def test_the_play_screen_names_the_bed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from voiceguide import api
+
+    routine = tmp_path / "r.yaml"
+    routine.write_text(
+        "title: R\nmusic:\n  source: calm.flac\n  level: -24dB\n  duck: 6dB\n"
+        "steps:\n  - name: A\n    say: Hello.\n"
+    )
+    import soundfile
+
+    soundfile.write(tmp_path / "calm.flac", np.zeros(RATE, np.float32), RATE)
+    assert api.plan_options().describe_music(routine) == (
+        "calm.flac, 24 dB under the voice, 6 dB lower while it speaks"
+    )
+    assert api.plan_options(music="rain").describe_music(routine) == (
+        "rain, 24 dB under the voice, 6 dB lower while it speaks"
+    )
+    assert api.plan_options(music="none").describe_music(routine) is None

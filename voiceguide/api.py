@@ -291,6 +291,15 @@ class Run:
                 loudness=check_loudness(loudness),
             )
 
+    def describe_music(self, routine: RoutineRef) -> str | None:
+        """The bed under the routine, in words (`rain, -20 dB under the voice, 10 dB lower
+        while it speaks`), or None."""
+        music = self._music(load(routine))
+        if music is None:
+            return None
+        source = Path(music.source).name if os.sep in music.source else music.source
+        return f"{source}, {-music.level:g} dB under the voice, {music.duck:g} dB lower while it speaks"
+
     def _music(self, routine: Routine) -> Music | None:
         """The bed for `routine`: its own, none, or ours with its level, duck and fade."""
         if self.music == "routine":

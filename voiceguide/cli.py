@@ -531,6 +531,9 @@ def play_command(
 
     if sys.stderr.isatty():  # above the live status line: which voice speaks, and why
         click.echo(f"voice: {run.describe_voice(routine)}", err=True)
+        music = None if dry_run else run.describe_music(routine)
+        if music is not None:
+            click.echo(f"music: {music}", err=True)
     result = run.play(
         routine,
         start=from_step,
