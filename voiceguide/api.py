@@ -321,8 +321,10 @@ class Run:
         status: StatusSink | None = None,
         listen: bool | None = None,
         mic: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> PlayResult:
-        """Speak the routine live; see `play`."""
+        """Speak the routine live; see `play`. `progress(done, total)` follows the clips
+        made before a session that needs them all (a music bed, --fit)."""
         from voiceguide.control.keys import TerminalKeys, terminal_keys_available
         from voiceguide.player import play_routine
 
@@ -349,6 +351,7 @@ class Run:
                 clock=clock,
                 status=status,
                 music=self._music(loaded),
+                progress=progress,
             )
 
 

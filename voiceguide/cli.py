@@ -543,8 +543,33 @@ def play_command(
         status=status,
         listen=listen,
         mic=mic,
+        progress=None if dry_run else _voice_bar(),
     )
     click.echo(f"{result.status} after {format_duration(result.elapsed)}")
+
+
+def _voice_bar() -> Callable[[int, int], None] | None:
+    """On a terminal, a progress bar for clips made before a session starts; it shows only
+    while some are still to make, and is gone before the session's own screen begins."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(console=Console(stderr=True), transient=True)
+    task: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if done < total and not task:
+            bar.start()
+            task.append(bar.add_task("making speech", total=total))
+        if task:
+            bar.update(task[0], completed=done, total=total)
+            if done >= total:
+                bar.stop()
+                task.clear()
+
+    return update
 
 
 # -- serve -------------------------------------------------------------------------------

@@ -74,11 +74,12 @@ def play_routine(
     clock: Clock | None = None,
     status: StatusSink | None = None,
     music: MusicSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PlayResult:
     """Play a routine live: the timeline `render` writes, laid out with the real clip lengths
     (cache first) while it plays. With --fit every clip is made first, since the pace depends
-    on all of them; with `music` too (a bed is mixed ahead of the cues it ducks under).
-    `commands` steer it (None: it plays through)."""
+    on all of them; with `music` too (a bed is mixed ahead of the cues it ducks under), and
+    `progress(done, total)` follows that. `commands` steer it (None: it plays through)."""
     if not dry_run:
         device = device or SimpleaudioDevice()
         device.open()  # no device: one line now, before any synthesis or waiting
@@ -90,8 +91,9 @@ def play_routine(
     try:
         bed = None if dry_run else music
         schedule = _schedule(
-            routine, options, speech, dry_run=dry_run, warn=warn, whole=bed is not None
-        )
+            routine, options, speech, dry_run=dry_run, warn=warn, whole=bed is not None,
+            progress=progress,
+        )  # fmt: skip
         start = step_part(schedule.parts, start_step) if start_step is not None else 0
         return play_schedule(
             schedule,
@@ -116,12 +118,13 @@ def _schedule(
     dry_run: bool,
     warn: Callable[[str], None] | None,
     whole: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LiveSchedule:
     """The session's schedule; with `whole` (or --fit), every clip is made before it starts."""
     if options.fit is None and not whole:
         pace = base_pace(routine, options)
         return LiveSchedule(routine, options, speech, pace=pace, make_pcm=not dry_run, warn=warn)
-    session = prepare_session(routine, options, speech)
+    session = prepare_session(routine, options, speech, progress=progress)
     for warning in session.timeline.warnings:
         if warn is not None:
             warn(warning)
