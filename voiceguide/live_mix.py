@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,6 +64,12 @@ class Segment:
     pcm: np.ndarray  # int16
     follows: bool
     restart: bool  # the first of a course: it replaces what plays
+
+    def __post_init__(self) -> None:
+        # The bytes the device takes, made now, when mixed: not in the moment it is sent.
+        object.__setattr__(self, "data", self.pcm.tobytes())
+
+    data: bytes = field(init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -230,7 +236,7 @@ class LiveMix:
         self.pending = None
         late = self.clock.now() - origin - segment.at
         skip = min(segment.pcm.shape[0] - 1, max(0, int(late * self.rate)))
-        pcm = segment.pcm[skip:].tobytes()
+        pcm = segment.data[2 * skip :] if skip else segment.data
         previous = self.playing[2] if self.playing is not None else None
         if previous is not None and segment.restart:
             previous.stop()
