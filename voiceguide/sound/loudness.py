@@ -3,7 +3,7 @@
 Both work block by block, so a three-hour render is measured and limited in flat memory:
 the meter keeps one mean square per 100 ms (about 1 MB for three hours), the limiter a few
 milliseconds of context. The K-weighting filters carry their state from block to block
-(scipy's lfilter), and `tests/test_loudness.py` checks the meter against pyloudnorm.
+(scipy's sosfilt), and `tests/test_music.py` checks the meter against pyloudnorm.
 """
 
 from __future__ import annotations
@@ -54,19 +54,17 @@ class LoudnessMeter:
 
     def __init__(self, rate: int):
         self.rate = rate
-        # float32: scipy's lfilter runs five times faster than in float64, and reads
-        # within 0.01 LU of it (tests/test_music.py checks against pyloudnorm).
-        self._stages = [
-            (b.astype(np.float32), a.astype(np.float32), np.zeros(2, dtype=np.float32))
-            for b, a in _biquads(rate)
-        ]
+        # Both stages in one sosfilt call: one pass over the samples instead of two
+        # lfilter passes, in half the time, with the cascade's float64 accuracy.
+        self._sections = np.array([np.concatenate([b, a]) for b, a in _biquads(rate)])
+        self._state = np.zeros((self._sections.shape[0], 2))
         self._step = round(STEP_SECONDS * rate)
         self._partial = np.zeros(0)  # weighted samples short of a 100 ms step
         self._energies: list[np.ndarray] = []  # mean square of every 100 ms step
 
     def add(self, block: np.ndarray) -> None:
         """Feed the next samples (floats at full scale 1.0, or int16)."""
-        from scipy.signal import lfilter
+        from scipy.signal import sosfilt
 
         x = np.asarray(block)
         if not x.any() and self._settled():
@@ -74,19 +72,13 @@ class LoudnessMeter:
             # no squaring (a 20-hour hold is measured in moments).
             self._silence(x.shape[0])
             return
-        y = (
-            x.astype(np.float32) / np.float32(32768)
-            if x.dtype == np.int16
-            else x.astype(np.float32)
-        )
-        for i, (b, a, state) in enumerate(self._stages):
-            y, state = lfilter(b, a, y, zi=state)
-            self._stages[i] = (b, a, state)
+        y = x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
+        y, self._state = sosfilt(self._sections, y, zi=self._state)
         self._steps(y)
 
     def _settled(self) -> bool:
         """Whether the filters' state has rung out (below anything a meter can read)."""
-        return all(float(np.max(np.abs(state))) < 1e-9 for _, _, state in self._stages)
+        return float(np.max(np.abs(self._state))) < 1e-9
 
     def _silence(self, frames: int) -> None:
         """`frames` of zeros after the filters rang out: the step under way is completed
