@@ -152,14 +152,15 @@ def true_peaks(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     n in [_TAPS - 1, len - _TAPS - 1] (shape len - 2 * _TAPS). Between samples that are
     both under `floor` / 2 nothing is interpolated (no point between them reaches `floor`)."""
     n = x.shape[0] - 2 * _TAPS
-    here = np.abs(x[_TAPS - 1 : _TAPS - 1 + n])
-    peak = here.copy()
-    near = np.maximum(here, np.abs(x[_TAPS : _TAPS + n])) > floor / 2
+    magnitude = np.abs(x[_TAPS - 1 : _TAPS + n])
+    peak = magnitude[:n].copy()
+    near = np.maximum(peak, magnitude[1:]) > floor / 2
     candidates = np.flatnonzero(near)
     if candidates.size:
-        # Rows of x[n - 7 .. n + 8] for each candidate n, times each phase's kernel.
+        # Rows of x[n - 15 .. n + 16] for each candidate n, times each phase's kernel.
         rows = x[candidates[:, None] + np.arange(2 * _TAPS)]
-        between = np.abs(rows @ _KERNEL_MATRIX).max(axis=1)
+        # Phases by candidates: the max runs down columns (fast), not along short rows.
+        between = np.abs(_KERNEL_MATRIX.T @ rows.T).max(axis=0)
         peak[candidates] = np.maximum(peak[candidates], between)
     return peak
 
@@ -230,22 +231,53 @@ class TruePeakLimiter:
         # need[j]: the gain z[j + first] needs (<= 1), for j in [0, len(z) - 2 * _TAPS).
         first = _TAPS - 1
         peaks = true_peaks(z, self.ceiling)
-        need = np.minimum(np.float32(1), np.float32(self.ceiling) / np.maximum(peaks, 1e-12))
+        need = np.ones(peaks.shape[0], dtype=np.float32)
+        loud = np.flatnonzero(peaks > self.ceiling)
+        need[loud] = np.float32(self.ceiling) / peaks[loud]
         # A gain that moves makes peaks of its own between samples: the gained signal is
         # measured again (a little beyond [start, end)) and any peak still over the
-        # ceiling asks for more, at most a few times.
+        # ceiling asks for more, at most a few times. Only the spans where the gain
+        # leaves 1 are computed and measured: elsewhere the signal passes untouched.
         lo, hi = start - _TAPS, end + _TAPS
+        gain = np.ones(hi - lo, dtype=np.float32)
         for _ in range(4):
-            gain = self._smooth(need, first, lo, hi)
-            peaks = true_peaks(z[lo:hi] * gain, self.ceiling)  # peaks[i]: z[lo + first + i]
-            over = np.flatnonzero(peaks > self.ceiling)
-            if over.size == 0:
+            spans = self._spans(need, first, lo, hi)
+            for a, b in spans:
+                gain[a - lo : b - lo] = self._smooth(need, first, a, b)
+            at = []
+            cut = []
+            for a, b in spans:
+                # Every point whose interpolation reaches into the span (disjoint per span).
+                a, b = max(lo, a - 2 * _TAPS), min(hi, b + 2 * _TAPS)
+                peaks = true_peaks(z[a:b] * gain[a - lo : b - lo], self.ceiling)
+                over = np.flatnonzero(peaks > self.ceiling)  # peaks[i]: z[a + first + i]
+                at.append(a + over)  # need index of the sample before each peak
+                cut.append(self.ceiling / peaks[over] * 0.999)
+            if not spans or not any(o.size for o in at):
                 break
-            at = lo + first + over - first  # need index of the sample before each peak
-            cut = self.ceiling / peaks[over] * 0.999
-            need[at] = np.minimum(need[at], need[at] * cut)
-            need[at + 1] = np.minimum(need[at + 1], need[at + 1] * cut)
+            ats, cuts = np.concatenate(at), np.concatenate(cut)
+            need[ats] = np.minimum(need[ats], need[ats] * cuts)
+            need[ats + 1] = np.minimum(need[ats + 1], need[ats + 1] * cuts)
         return gain[_TAPS : _TAPS + end - start]
+
+    def _spans(self, need: np.ndarray, first: int, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The stretches [a, b) of z within [lo, hi) where the gain can be under 1: from
+        `attack` before a sample that needs less than 1 to `attack + hold` after it, merged
+        when closer than the interpolation filter's reach (their measurements overlap)."""
+        m = np.flatnonzero(need < 1) + first
+        if m.size == 0:
+            return []
+        starts = m - self._attack + 1
+        ends = m + self._attack + self._hold
+        breaks = np.flatnonzero(starts[1:] > ends[:-1] + 4 * _TAPS) + 1
+        firsts = starts[np.concatenate([[0], breaks])]
+        lasts = ends[np.concatenate([breaks - 1, [m.size - 1]])]
+        spans = []
+        for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True):
+            a, b = max(a, lo), min(b, hi)
+            if a < b:
+                spans.append((a, b))
+        return spans
 
     def _smooth(self, need: np.ndarray, first: int, start: int, end: int) -> np.ndarray:
         """The gain of z[start:end]: a mean over `attack` of minimums over `attack + hold`."""
