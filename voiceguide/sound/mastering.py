@@ -35,7 +35,7 @@ class Mix:
 
     def next(self, block: np.ndarray) -> np.ndarray:
         n = int(block.shape[0])
-        x = block.astype(np.float32) * np.float32(1 / 32767)
+        x = np.multiply(block, np.float32(1 / 32767), dtype=np.float32)  # one pass
         if self.bed is not None:
             x += self.bed.block(self.position, n)
         self.position += n
