@@ -16,6 +16,7 @@ ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU under the loudness of the blocks above the absolute gate
 BLOCK_SECONDS = 0.4
 STEP_SECONDS = 0.1  # 75 % overlap
+_MEASURE_BLOCK = 65536  # samples fed to the meter at a time by integrated_loudness
 
 
 def _biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -123,7 +124,9 @@ class LoudnessMeter:
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     """BS.1770-4 integrated loudness of a whole mono signal, in LUFS."""
     meter = LoudnessMeter(rate)
-    meter.add(samples)
+    # Fed in blocks: the weighted copies of a long signal (a bed's loop) stay small.
+    for at in range(0, samples.shape[0], _MEASURE_BLOCK):
+        meter.add(samples[at : at + _MEASURE_BLOCK])
     return meter.lufs()
 
 
