@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU under the loudness of the blocks above the absolute gate
@@ -160,8 +161,9 @@ def true_peaks(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     near = np.maximum(peak, magnitude[1:]) > floor / 2
     candidates = np.flatnonzero(near)
     if candidates.size:
-        # Rows of x[n - 15 .. n + 16] for each candidate n, times each phase's kernel.
-        rows = x[candidates[:, None] + np.arange(2 * _TAPS)]
+        # Rows of x[n - 15 .. n + 16] for each candidate n (picked from a strided view:
+        # no index matrix), times each phase's kernel.
+        rows = sliding_window_view(x, 2 * _TAPS)[candidates]
         # Phases by candidates: the max runs down columns (fast), not along short rows.
         between = np.abs(_KERNEL_MATRIX.T @ rows.T).max(axis=0)
         peak[candidates] = np.maximum(peak[candidates], between)
