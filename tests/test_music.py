@@ -16,6 +16,7 @@ from voiceguide.rendering import render_routine
 from voiceguide.routine.loader import parse_routine
 from voiceguide.routine.models import Music
 from voiceguide.sound.loudness import TruePeakLimiter, integrated_loudness
+from voiceguide.sound.mastering import _RUN, run_peaks
 from voiceguide.sound.music import load_bed
 from voiceguide.timeline import PlanOptions
 
@@ -161,6 +162,16 @@ def test_limiter_keeps_length_and_position():
     limiter = TruePeakLimiter(rate, -1.0)
     z = np.concatenate([limiter.process(quiet), limiter.flush()])
     assert np.array_equal(z, quiet.astype(np.float32))
+
+
+@pytest.mark.parametrize("window", [1, 33, 661, 1322])
+@pytest.mark.parametrize("n", [0, 20, 32, 1000, 4133])
+def test_run_peaks_are_the_maxima_of_a_slide_sample_by_sample(n, window):
+    z = np.abs(np.random.default_rng(n + window).standard_normal(n + window - 1))
+    slide = np.array([z[i : i + window].max() for i in range(n)])
+    runs = n // _RUN
+    expected = slide[: runs * _RUN].reshape(runs, _RUN).max(axis=1)
+    assert np.array_equal(run_peaks(z, runs, _RUN + window - 1), expected)
 
 
 def test_missing_music_file_is_a_located_error(tmp_path):

@@ -89,15 +89,25 @@ class DuckEnvelope:
             off = self._index(span.end, t0, n, rate)
             hi = self._index(span.end + RELEASE, t0, n, rate)
             out[on:off] = np.minimum(out[on:off], floor)
-            for a, b in ((lo, on), (off, hi)):
-                if a < b:
-                    t = t0 + np.arange(a, b, dtype=np.float64) / rate
-                    down = (t - (span.start - ATTACK)) / ATTACK
-                    up = (span.end + RELEASE - t) / RELEASE
-                    depth = np.clip(np.minimum(down, up), 0.0, 1.0)
-                    ramp = (10.0 ** (-self.depth_db * depth / 20.0)).astype(np.float32)
-                    out[a:b] = np.minimum(out[a:b], ramp)
+            # Down over ATTACK before the span, up over RELEASE after it (0 to 1 of the
+            # depth, linear in time and so in dB).
+            if lo < on:
+                self._ramp(out, lo, on, (t0 - span.start + ATTACK) / ATTACK, rate * ATTACK)
+            if off < hi:
+                self._ramp(out, off, hi, (span.end + RELEASE - t0) / RELEASE, -rate * RELEASE)
         return out
+
+    def _ramp(self, out: np.ndarray, a: int, b: int, at_zero: float, per_unit: float) -> None:
+        """Lower out[a:b] to the gain of a ramp whose depth (0 to 1) is `at_zero` at
+        sample 0 of the block and moves by 1 every `per_unit` samples."""
+        # float32 and exp: the ramps are most of a ducked block's work, and float32 is
+        # far finer than a gain step anyone could hear.
+        depth = np.arange(a, b, dtype=np.float32) * np.float32(1 / per_unit)
+        depth += np.float32(at_zero)
+        np.clip(depth, 0.0, 1.0, out=depth)
+        depth *= np.float32(-self.depth_db * math.log(10) / 20)
+        ramp = np.exp(depth, out=depth)
+        np.minimum(out[a:b], ramp, out=out[a:b])
 
     @staticmethod
     def _index(at: float, t0: float, n: int, rate: int) -> int:

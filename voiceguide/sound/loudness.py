@@ -3,7 +3,7 @@
 Both work block by block, so a three-hour render is measured and limited in flat memory:
 the meter keeps one mean square per 100 ms (about 1 MB for three hours), the limiter a few
 milliseconds of context. The K-weighting filters carry their state from block to block
-(scipy's lfilter), and `tests/test_loudness.py` checks the meter against pyloudnorm.
+(scipy's sosfilt), and `tests/test_music.py` checks the meter against pyloudnorm.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU under the loudness of the blocks above the absolute gate
 BLOCK_SECONDS = 0.4
 STEP_SECONDS = 0.1  # 75 % overlap
+_MEASURE_BLOCK = 65536  # samples fed to the meter at a time by integrated_loudness
 
 
 def _biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -54,19 +56,17 @@ class LoudnessMeter:
 
     def __init__(self, rate: int):
         self.rate = rate
-        # float32: scipy's lfilter runs five times faster than in float64, and reads
-        # within 0.01 LU of it (tests/test_music.py checks against pyloudnorm).
-        self._stages = [
-            (b.astype(np.float32), a.astype(np.float32), np.zeros(2, dtype=np.float32))
-            for b, a in _biquads(rate)
-        ]
+        # Both stages in one sosfilt call: one pass over the samples instead of two
+        # lfilter passes, in half the time, with the cascade's float64 accuracy.
+        self._sections = np.array([np.concatenate([b, a]) for b, a in _biquads(rate)])
+        self._state = np.zeros((self._sections.shape[0], 2))
         self._step = round(STEP_SECONDS * rate)
         self._partial = np.zeros(0)  # weighted samples short of a 100 ms step
         self._energies: list[np.ndarray] = []  # mean square of every 100 ms step
 
     def add(self, block: np.ndarray) -> None:
         """Feed the next samples (floats at full scale 1.0, or int16)."""
-        from scipy.signal import lfilter
+        from scipy.signal import sosfilt
 
         x = np.asarray(block)
         if not x.any() and self._settled():
@@ -74,19 +74,13 @@ class LoudnessMeter:
             # no squaring (a 20-hour hold is measured in moments).
             self._silence(x.shape[0])
             return
-        y = (
-            x.astype(np.float32) / np.float32(32768)
-            if x.dtype == np.int16
-            else x.astype(np.float32)
-        )
-        for i, (b, a, state) in enumerate(self._stages):
-            y, state = lfilter(b, a, y, zi=state)
-            self._stages[i] = (b, a, state)
+        y = x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
+        y, self._state = sosfilt(self._sections, y, zi=self._state)
         self._steps(y)
 
     def _settled(self) -> bool:
         """Whether the filters' state has rung out (below anything a meter can read)."""
-        return all(float(np.max(np.abs(state))) < 1e-9 for _, _, state in self._stages)
+        return float(np.max(np.abs(self._state))) < 1e-9
 
     def _silence(self, frames: int) -> None:
         """`frames` of zeros after the filters rang out: the step under way is completed
@@ -131,7 +125,9 @@ class LoudnessMeter:
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     """BS.1770-4 integrated loudness of a whole mono signal, in LUFS."""
     meter = LoudnessMeter(rate)
-    meter.add(samples)
+    # Fed in blocks: the weighted copies of a long signal (a bed's loop) stay small.
+    for at in range(0, samples.shape[0], _MEASURE_BLOCK):
+        meter.add(samples[at : at + _MEASURE_BLOCK])
     return meter.lufs()
 
 
@@ -160,14 +156,16 @@ def true_peaks(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     n in [_TAPS - 1, len - _TAPS - 1] (shape len - 2 * _TAPS). Between samples that are
     both under `floor` / 2 nothing is interpolated (no point between them reaches `floor`)."""
     n = x.shape[0] - 2 * _TAPS
-    here = np.abs(x[_TAPS - 1 : _TAPS - 1 + n])
-    peak = here.copy()
-    near = np.maximum(here, np.abs(x[_TAPS : _TAPS + n])) > floor / 2
+    magnitude = np.abs(x[_TAPS - 1 : _TAPS + n])
+    peak = magnitude[:n].copy()
+    near = np.maximum(peak, magnitude[1:]) > floor / 2
     candidates = np.flatnonzero(near)
     if candidates.size:
-        # Rows of x[n - 7 .. n + 8] for each candidate n, times each phase's kernel.
-        rows = x[candidates[:, None] + np.arange(2 * _TAPS)]
-        between = np.abs(rows @ _KERNEL_MATRIX).max(axis=1)
+        # Rows of x[n - 15 .. n + 16] for each candidate n (picked from a strided view:
+        # no index matrix), times each phase's kernel.
+        rows = sliding_window_view(x, 2 * _TAPS)[candidates]
+        # Phases by candidates: the max runs down columns (fast), not along short rows.
+        between = np.abs(_KERNEL_MATRIX.T @ rows.T).max(axis=0)
         peak[candidates] = np.maximum(peak[candidates], between)
     return peak
 
@@ -238,22 +236,53 @@ class TruePeakLimiter:
         # need[j]: the gain z[j + first] needs (<= 1), for j in [0, len(z) - 2 * _TAPS).
         first = _TAPS - 1
         peaks = true_peaks(z, self.ceiling)
-        need = np.minimum(np.float32(1), np.float32(self.ceiling) / np.maximum(peaks, 1e-12))
+        need = np.ones(peaks.shape[0], dtype=np.float32)
+        loud = np.flatnonzero(peaks > self.ceiling)
+        need[loud] = np.float32(self.ceiling) / peaks[loud]
         # A gain that moves makes peaks of its own between samples: the gained signal is
         # measured again (a little beyond [start, end)) and any peak still over the
-        # ceiling asks for more, at most a few times.
+        # ceiling asks for more, at most a few times. Only the spans where the gain
+        # leaves 1 are computed and measured: elsewhere the signal passes untouched.
         lo, hi = start - _TAPS, end + _TAPS
+        gain = np.ones(hi - lo, dtype=np.float32)
         for _ in range(4):
-            gain = self._smooth(need, first, lo, hi)
-            peaks = true_peaks(z[lo:hi] * gain, self.ceiling)  # peaks[i]: z[lo + first + i]
-            over = np.flatnonzero(peaks > self.ceiling)
-            if over.size == 0:
+            spans = self._spans(need, first, lo, hi)
+            for a, b in spans:
+                gain[a - lo : b - lo] = self._smooth(need, first, a, b)
+            at = []
+            cut = []
+            for a, b in spans:
+                # Every point whose interpolation reaches into the span (disjoint per span).
+                a, b = max(lo, a - 2 * _TAPS), min(hi, b + 2 * _TAPS)
+                peaks = true_peaks(z[a:b] * gain[a - lo : b - lo], self.ceiling)
+                over = np.flatnonzero(peaks > self.ceiling)  # peaks[i]: z[a + first + i]
+                at.append(a + over)  # need index of the sample before each peak
+                cut.append(self.ceiling / peaks[over] * 0.999)
+            if not spans or not any(o.size for o in at):
                 break
-            at = lo + first + over - first  # need index of the sample before each peak
-            cut = self.ceiling / peaks[over] * 0.999
-            need[at] = np.minimum(need[at], need[at] * cut)
-            need[at + 1] = np.minimum(need[at + 1], need[at + 1] * cut)
+            ats, cuts = np.concatenate(at), np.concatenate(cut)
+            need[ats] = np.minimum(need[ats], need[ats] * cuts)
+            need[ats + 1] = np.minimum(need[ats + 1], need[ats + 1] * cuts)
         return gain[_TAPS : _TAPS + end - start]
+
+    def _spans(self, need: np.ndarray, first: int, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The stretches [a, b) of z within [lo, hi) where the gain can be under 1: from
+        `attack` before a sample that needs less than 1 to `attack + hold` after it, merged
+        when closer than the interpolation filter's reach (their measurements overlap)."""
+        m = np.flatnonzero(need < 1) + first
+        if m.size == 0:
+            return []
+        starts = m - self._attack + 1
+        ends = m + self._attack + self._hold
+        breaks = np.flatnonzero(starts[1:] > ends[:-1] + 4 * _TAPS) + 1
+        firsts = starts[np.concatenate([[0], breaks])]
+        lasts = ends[np.concatenate([breaks - 1, [m.size - 1]])]
+        spans = []
+        for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True):
+            a, b = max(a, lo), min(b, hi)
+            if a < b:
+                spans.append((a, b))
+        return spans
 
     def _smooth(self, need: np.ndarray, first: int, start: int, end: int) -> np.ndarray:
         """The gain of z[start:end]: a mean over `attack` of minimums over `attack + hold`."""
