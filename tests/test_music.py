@@ -79,6 +79,32 @@ def test_loudness_and_true_peak(renders, name):
     assert true_peak_db(samples) <= -1.0
 
 
+SPARSE = """\
+title: Mostly bed
+music: {music}
+steps:
+  - name: Forehead
+    say: Smooth the forehead from the centre outwards.
+    hold: 40s
+  - name: Chin
+    say: Press along the chin.
+    hold: 40s
+"""
+
+
+@pytest.mark.parametrize("music", ["brown-noise", "rain"])
+def test_loudness_of_a_routine_that_is_mostly_bed(tmp_path, synth, music):
+    """Few words, long holds: limiting the voice lets the bed's blocks through the gate,
+    which a prediction from the unlimited mix does not see (it came out near -21 LUFS)."""
+    routine = parse_routine(SPARSE.format(music=music), str(tmp_path / "sparse.yaml"))
+    path = tmp_path / "sparse.wav"
+    render_routine(routine, PlanOptions(), path, speech=synth)
+    samples, rate = sf.read(str(path))
+    loudness = pyloudnorm.Meter(rate).integrated_loudness(samples)
+    assert abs(loudness - -16.0) <= 0.5, loudness
+    assert true_peak_db(samples) <= -1.0
+
+
 def test_every_cue_on_the_same_sample_with_and_without_music(renders):
     plain, rate, plan = renders["none"]
     bedded, _, plan_bed = renders["pink"]

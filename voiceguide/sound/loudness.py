@@ -64,8 +64,9 @@ class LoudnessMeter:
         self._partial = np.zeros(0)  # weighted samples short of a 100 ms step
         self._energies: list[np.ndarray] = []  # mean square of every 100 ms step
 
-    def add(self, block: np.ndarray) -> None:
-        """Feed the next samples (floats at full scale 1.0, or int16)."""
+    def add(self, block: np.ndarray) -> np.ndarray | None:
+        """Feed the next samples (floats at full scale 1.0, or int16); returns them
+        K-weighted, or None for silence into filters that have rung out (all zeros)."""
         from scipy.signal import sosfilt
 
         x = np.asarray(block)
@@ -73,10 +74,11 @@ class LoudnessMeter:
             # Digital silence into filters that have rung out: zeros out, no filtering and
             # no squaring (a 20-hour hold is measured in moments).
             self._silence(x.shape[0])
-            return
+            return None
         y = x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
         y, self._state = sosfilt(self._sections, y, zi=self._state)
         self._steps(y)
+        return y
 
     def _settled(self) -> bool:
         """Whether the filters' state has rung out (below anything a meter can read)."""

@@ -50,7 +50,10 @@ class Measure:
     loudest peak within its window, so each sample's share of the energy is counted
     against that peak (a histogram in 0.05 dB steps): the limited loudness at any gain
     follows without running the limiter, and the gain that meets the target is found by
-    bisection."""
+    bisection. The energy counted is the K-weighted energy the meter reads: under a bed
+    (brown noise is mostly bass, which the weighting all but ignores) the raw energy would
+    give the unlimited bed too large a share, and a sparse routine would end up several LU
+    short of the target."""
 
     def __init__(self, rate: int, bed: BedMix | None, target_lufs: float, ceiling_db: float):
         self.mix = Mix(bed)
@@ -59,18 +62,21 @@ class Measure:
         self.meter = LoudnessMeter(rate)
         self.window = 2 * round(LIMITER_ATTACK * rate) + round(LIMITER_HOLD * rate)
         self._context = np.zeros(self.window - 1, dtype=np.float32)  # before this block
+        self._weighted = np.zeros(self.window - 1)  # the same, K-weighted
         self._energy = np.zeros(_BINS)  # sum of squares of samples, by the peak near them
 
     def write(self, block: np.ndarray) -> None:
         x = self.mix.next(block)
-        self.meter.add(x)
+        weighted = self.meter.add(x)
         if not x.any() and not self._context.any():
             return  # silence: no energy to count, and the context stays zeros
-        z = np.abs(np.concatenate([self._context, x]))
-        self._context = z[-(self.window - 1) :] if self.window > 1 else z[:0]
         n = x.shape[0]
+        z = np.abs(np.concatenate([self._context, x]))
+        w = np.concatenate([self._weighted, weighted if weighted is not None else np.zeros(n)])
+        keep = self.window - 1
+        self._context, self._weighted = (z[-keep:], w[-keep:]) if keep else (z[:0], w[:0])
         behind = self.window // 2
-        energy = np.square(z[behind : behind + n])
+        energy = np.square(w[behind : behind + n], dtype=np.float32)
         # Counted in runs of _RUN samples against the loudest peak within the limiter's
         # reach of the run (a centred window): the envelope moves slowly, and a log per
         # sample would cost more than the rest.
