@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,19 +39,12 @@ from voiceguide.sound.resample import resample
 from voiceguide.timeline import Cue, Part, PlanOptions, Timeline
 
 if TYPE_CHECKING:
-    from voiceguide.sound.loudness import LoudnessMeter
     from voiceguide.sound.mastering import Master, Measure
-    from voiceguide.sound.music import BedMix
 
 ClipSource = Callable[[Cue], Clip]
 Progress = Callable[[int, int], None]  # (frames written, total frames)
 
 _T = TypeVar("_T")
-
-# Under a bed the gain is checked on the limited mix (`_verified_gain`): at most this many
-# measuring passes, until the mix reads within this many LU of the target.
-VERIFY_PASSES = 5
-VERIFY_TOLERANCE = 0.15
 
 _ZEROS = np.zeros(BLOCK_FRAMES, dtype=np.int16)
 _ZEROS.flags.writeable = False
@@ -299,59 +291,11 @@ def _stream_mastered(
         measure = Measure(rate, bed, loudness, TRUE_PEAK_CEILING)
         _stream(timeline, clip_for, rate, total, [_Measured(measure)], measure_progress)
         gain = measure.gain()
-        if bed is not None:
-            gain = _verified_gain(timeline, clip_for, rate, total, bed, gain, loudness)
     master = Master(rate, bed, gain, TRUE_PEAK_CEILING)
     _stream(timeline, clip_for, rate, total, [_Mastered(master, sinks)], progress)
     tail = master.flush()
     for sink in sinks:
         sink.write(tail)
-
-
-def _verified_gain(
-    timeline: Timeline,
-    clip_for: ClipSource,
-    rate: int,
-    total: int,
-    bed: BedMix,
-    gain: float,
-    target: float,
-) -> float:
-    """The gain, checked on the limited mix itself and corrected until it reads `target`.
-
-    Under a bed the prediction can miss by several LU: limiting the voice brings it nearer
-    the bed, and the bed's blocks, below the relative gate before, then count in the
-    integrated loudness (facial-massage fitted to 12 minutes over brown noise came out at
-    -20.7 LUFS for -16). So the mastered mix is measured (nothing written) and the gain
-    corrected, by the secant through the last two readings (the voice, limited, rises
-    less than the gain), until it reads within VERIFY_TOLERANCE."""
-    from voiceguide.sound.loudness import LoudnessMeter
-    from voiceguide.sound.mastering import MAX_GAIN_DB, Master
-
-    gain_db = 20 * math.log10(gain)
-    last: tuple[float, float] | None = None  # (gain in dB, loudness read)
-    for _ in range(VERIFY_PASSES):
-        meter = LoudnessMeter(rate)
-        master = Master(rate, bed, 10 ** (gain_db / 20), TRUE_PEAK_CEILING)
-        _stream(timeline, clip_for, rate, total, [_Metered(master, meter)], None)
-        meter.add(master.flush())
-        read = meter.lufs()
-        if not math.isfinite(read) or abs(target - read) <= VERIFY_TOLERANCE:
-            break
-        slope = 1.0
-        if last is not None and gain_db != last[0]:
-            slope = min(1.5, max(0.1, (read - last[1]) / (gain_db - last[0])))
-        last = (gain_db, read)
-        gain_db = min(MAX_GAIN_DB, gain_db + (target - read) / slope)
-    return float(10 ** (gain_db / 20))
-
-
-class _Metered(_Sink):
-    def __init__(self, master: Master, meter: LoudnessMeter):
-        self._master, self._meter = master, meter
-
-    def write(self, block: np.ndarray) -> None:
-        self._meter.add(self._master.process(block))
 
 
 class _Measured(_Sink):

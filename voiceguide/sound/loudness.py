@@ -105,23 +105,32 @@ class LoudnessMeter:
             self._energies.append(squares.mean(axis=1))
         self._partial = data[whole:]
 
+    def steps(self) -> int:
+        """How many whole 100 ms steps have been measured."""
+        return sum(e.shape[0] for e in self._energies)
+
     def lufs(self) -> float:
         """Integrated loudness so far, gated as BS.1770-4 says; -inf for silence."""
         if not self._energies:
             return -math.inf
-        z = np.concatenate(self._energies)
-        per_block = round(BLOCK_SECONDS / STEP_SECONDS)
-        if z.shape[0] < per_block:
-            return -math.inf
-        window = np.convolve(z, np.ones(per_block) / per_block, mode="valid")
-        with np.errstate(divide="ignore"):
-            loudness = -0.691 + 10 * np.log10(window)
-        above = window[loudness > ABSOLUTE_GATE]
-        if above.size == 0:
-            return -math.inf
-        relative = -0.691 + 10 * math.log10(float(above.mean())) + RELATIVE_GATE
-        kept = window[(loudness > ABSOLUTE_GATE) & (loudness > relative)]
-        return -0.691 + 10 * math.log10(float(kept.mean()))
+        return gated_lufs(np.concatenate(self._energies))
+
+
+def gated_lufs(steps: np.ndarray) -> float:
+    """Integrated loudness from the K-weighted mean square of every 100 ms step: 400 ms
+    blocks, the absolute gate, then the relative gate (BS.1770-4); -inf for silence."""
+    per_block = round(BLOCK_SECONDS / STEP_SECONDS)
+    if steps.shape[0] < per_block:
+        return -math.inf
+    window = np.convolve(steps, np.ones(per_block) / per_block, mode="valid")
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10 * np.log10(window)
+    above = window[loudness > ABSOLUTE_GATE]
+    if above.size == 0:
+        return -math.inf
+    relative = -0.691 + 10 * math.log10(float(above.mean())) + RELATIVE_GATE
+    kept = window[(loudness > ABSOLUTE_GATE) & (loudness > relative)]
+    return -0.691 + 10 * math.log10(float(kept.mean()))
 
 
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:

@@ -12,7 +12,13 @@ import math
 
 import numpy as np
 
-from voiceguide.sound.loudness import LoudnessMeter, TruePeakLimiter, sliding_min
+from voiceguide.sound.loudness import (
+    STEP_SECONDS,
+    LoudnessMeter,
+    TruePeakLimiter,
+    gated_lufs,
+    sliding_min,
+)
 from voiceguide.sound.music import BedMix
 
 MAX_GAIN_DB = 40.0  # a nearly silent render is not raised into hiss
@@ -21,7 +27,9 @@ MAX_GAIN_DB = 40.0  # a nearly silent render is not raised into hiss
 CEILING_MARGIN_DB = 0.2
 LIMITER_ATTACK = 0.005  # seconds: the limiter's look-ahead, and its release
 LIMITER_HOLD = 0.02  # seconds it holds its gain after a peak
-_LOWEST_DB, _BIN_DB, _BINS = -90.0, 0.05, 2200  # the peak histogram: -90 to +20 dBFS
+# The peak histogram: 1 dB bins from -45 dBFS (lower never meets the ceiling, even raised
+# by MAX_GAIN_DB) to +10 dBFS.
+_LOWEST_DB, _BINS = -45.0, 56
 _RUN = 32  # samples counted together in it
 _RUN_ONES = np.ones(_RUN, dtype=np.float32)
 
@@ -47,13 +55,13 @@ class Measure:
 
     Limiting takes loudness away (speech raised to -16 LUFS peaks a few dB over the
     ceiling), more the higher the gain. The limiter holds its gain under the need of the
-    loudest peak within its window, so each sample's share of the energy is counted
-    against that peak (a histogram in 0.05 dB steps): the limited loudness at any gain
-    follows without running the limiter, and the gain that meets the target is found by
-    bisection. The energy counted is the K-weighted energy the meter reads: under a bed
-    (brown noise is mostly bass, which the weighting all but ignores) the raw energy would
-    give the unlimited bed too large a share, and a sparse routine would end up several LU
-    short of the target."""
+    loudest peak within its window, so each run of samples' K-weighted energy is counted
+    against that peak, per 100 ms step of the meter (a histogram in 1 dB steps): the
+    loudness of the limited mix at any gain follows without running the limiter, gated
+    as a meter gates it. The gating matters under a bed: limiting the voice brings it
+    nearer the bed, whose quiet stretches then pass the relative gate and pull the
+    integrated loudness down (a prediction from the whole mix's energy missed a routine
+    that is mostly holds by up to 6 LU). The gain is the least that meets the target."""
 
     def __init__(self, rate: int, bed: BedMix | None, target_lufs: float, ceiling_db: float):
         self.mix = Mix(bed)
@@ -61,16 +69,23 @@ class Measure:
         self.ceiling = 10 ** ((ceiling_db - CEILING_MARGIN_DB) / 20)
         self.meter = LoudnessMeter(rate)
         self.window = 2 * round(LIMITER_ATTACK * rate) + round(LIMITER_HOLD * rate)
+        self.step = round(STEP_SECONDS * rate)
         self._context = np.zeros(self.window - 1, dtype=np.float32)  # before this block
         self._weighted = np.zeros(self.window - 1)  # the same, K-weighted
-        self._energy = np.zeros(_BINS)  # sum of squares of samples, by the peak near them
+        self._position = 0  # frames written so far
+        # Energy by peak, per step: rows of _BINS, from step `first` on, in float16 (a
+        # 3-hour render keeps ~10 MB of them; silent stretches keep none).
+        self._rows: list[tuple[int, np.ndarray]] = []
+        self._open: tuple[int, np.ndarray] | None = None  # the step still being filled
 
     def write(self, block: np.ndarray) -> None:
         x = self.mix.next(block)
         weighted = self.meter.add(x)
+        n = x.shape[0]
+        start = self._position - (self.window - 1) + self.window // 2  # first energy's frame
+        self._position += n
         if not x.any() and not self._context.any():
             return  # silence: no energy to count, and the context stays zeros
-        n = x.shape[0]
         z = np.abs(np.concatenate([self._context, x]))
         w = np.concatenate([self._weighted, weighted if weighted is not None else np.zeros(n)])
         keep = self.window - 1
@@ -83,32 +98,78 @@ class Measure:
         whole = n - n % _RUN
         runs_peak = [run_peaks(z, whole // _RUN, _RUN + self.window - 1)]
         # Summed in float32 (a matrix-vector product, in a fraction of the time of a sum
-        # along rows): 32 terms, far finer than the 0.05 dB bins they are counted in.
+        # along rows): 32 terms, far finer than the 1 dB bins they are counted in.
         runs_energy = [energy[:whole].reshape(-1, _RUN) @ _RUN_ONES]
+        run_starts = [np.arange(0, whole, _RUN)]
         if whole < n:
             runs_energy.append(energy[whole:].sum(keepdims=True))
             runs_peak.append(z[whole:].max(keepdims=True))
+            run_starts.append(np.array([whole]))
         level = 20 * np.log10(np.maximum(np.concatenate(runs_peak), 1e-9))
-        bins = np.clip(np.round((level - _LOWEST_DB) / _BIN_DB), 0, _BINS - 1).astype(np.intp)
-        self._energy += np.bincount(bins, weights=np.concatenate(runs_energy), minlength=_BINS)
+        bins = np.clip(np.round(level - _LOWEST_DB), 0, _BINS - 1).astype(np.intp)
+        steps = (start + np.concatenate(run_starts) + _RUN // 2) // self.step
+        self._count(np.maximum(steps, 0), bins, np.concatenate(runs_energy))
+
+    def _count(self, steps: np.ndarray, bins: np.ndarray, energy: np.ndarray) -> None:
+        first, last = int(steps[0]), int(steps[-1])
+        rows = np.bincount(
+            (steps - first) * _BINS + bins, weights=energy, minlength=(last - first + 1) * _BINS
+        ).reshape(-1, _BINS)
+        if self._open is not None:
+            at, row = self._open
+            if at == first:
+                rows[0] += row
+            else:
+                self._rows.append((at, row.astype(np.float16)[None, :]))
+        if last > first:
+            self._rows.append((first, rows[:-1].astype(np.float16)))
+        self._open = (last, rows[-1])
+
+    def _matrix(self) -> np.ndarray:
+        """Energy by peak for every step the meter measured, zeros where nothing sounded
+        (float32, made once for the search)."""
+        total = self.meter.steps()
+        matrix = np.zeros((total, _BINS), dtype=np.float32)
+        for at, rows in self._rows:
+            span = min(rows.shape[0], max(0, total - at))
+            matrix[at : at + span] = rows[:span]
+        if self._open is not None and self._open[0] < total:
+            matrix[self._open[0]] = self._open[1]
+        return matrix
+
+    def _steps(self, rows: np.ndarray, gain_db: float, peaks: np.ndarray) -> np.ndarray:
+        """Every step's K-weighted mean square once gained and limited."""
+        gain = 10 ** (gain_db / 20)
+        kept = (np.minimum(1.0, self.ceiling / (gain * peaks)) ** 2).astype(np.float32)
+        return (rows @ kept).astype(np.float64) * (gain * gain / self.step)
 
     def gain(self) -> float:
         """The linear gain that brings the limited mix to the target (1 for silence)."""
         measured = self.meter.lufs()
-        total = float(self._energy.sum())
-        if not math.isfinite(measured) or total <= 0:
+        if not math.isfinite(measured) or (not self._rows and self._open is None):
             return 1.0
-        peaks = 10 ** ((_LOWEST_DB + _BIN_DB * np.arange(_BINS)) / 20)
+        peaks = 10 ** ((_LOWEST_DB + np.arange(_BINS)) / 20)
+        rows = self._matrix()
 
         def limited(gain_db: float) -> float:
-            gain = 10 ** (gain_db / 20)
-            kept = np.minimum(1.0, self.ceiling / (gain * peaks)) ** 2
-            return measured + gain_db + 10 * math.log10(float(self._energy @ kept) / total)
+            return gated_lufs(self._steps(rows, gain_db, peaks))
 
-        low, high = -MAX_GAIN_DB, MAX_GAIN_DB
-        if limited(high) < self.target:
+        # Limiting and gating make the loudness rise unevenly with the gain, even fall
+        # where a bed's blocks start to count: the least gain that reaches the target is
+        # found on a 1 dB grid, then by bisection within its step. The grid starts a
+        # little under the gain that would do with no limiting (limiting only takes away).
+        start = max(-MAX_GAIN_DB, math.floor(self.target - measured) - 1.0)
+        low = start
+        for high in np.arange(start, MAX_GAIN_DB + 0.5, 1.0):
+            if limited(float(high)) >= self.target:
+                break
+            low = float(high)
+        else:
+            return float(10 ** (MAX_GAIN_DB / 20))
+        high = float(high)
+        if high == low:
             return float(10 ** (high / 20))
-        for _ in range(40):
+        for _ in range(20):
             middle = (low + high) / 2
             if limited(middle) < self.target:
                 low = middle
