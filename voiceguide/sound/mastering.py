@@ -27,9 +27,10 @@ MAX_GAIN_DB = 40.0  # a nearly silent render is not raised into hiss
 CEILING_MARGIN_DB = 0.2
 LIMITER_ATTACK = 0.005  # seconds: the limiter's look-ahead, and its release
 LIMITER_HOLD = 0.02  # seconds it holds its gain after a peak
-# The peak histogram: 1 dB bins from -45 dBFS (lower never meets the ceiling, even raised
+# The peak histogram: 2 dB bins from -45 dBFS (lower never meets the ceiling, even raised
 # by MAX_GAIN_DB) to +10 dBFS.
-_LOWEST_DB, _BINS = -45.0, 56
+_LOWEST_DB, _BIN_DB, _BINS = -45.0, 2.0, 28
+_CHUNK_STEPS = 8192  # steps read at a time in the search (float16 kept, float32 read)
 _RUN = 32  # samples counted together in it
 _RUN_ONES = np.ones(_RUN, dtype=np.float32)
 
@@ -56,7 +57,7 @@ class Measure:
     Limiting takes loudness away (speech raised to -16 LUFS peaks a few dB over the
     ceiling), more the higher the gain. The limiter holds its gain under the need of the
     loudest peak within its window, so each run of samples' K-weighted energy is counted
-    against that peak, per 100 ms step of the meter (a histogram in 1 dB steps): the
+    against that peak, per 100 ms step of the meter (a histogram in 2 dB steps): the
     loudness of the limited mix at any gain follows without running the limiter, gated
     as a meter gates it. The gating matters under a bed: limiting the voice brings it
     nearer the bed, whose quiet stretches then pass the relative gate and pull the
@@ -73,8 +74,8 @@ class Measure:
         self._context = np.zeros(self.window - 1, dtype=np.float32)  # before this block
         self._weighted = np.zeros(self.window - 1)  # the same, K-weighted
         self._position = 0  # frames written so far
-        # Energy by peak, per step: rows of _BINS, from step `first` on, in float16 (a
-        # 3-hour render keeps ~10 MB of them; silent stretches keep none).
+        # Energy by peak, per step: rows of _BINS, from step `first` on, in float16 (56
+        # bytes a step: 2 MB an hour of sound; silent stretches keep none).
         self._rows: list[tuple[int, np.ndarray]] = []
         self._open: tuple[int, np.ndarray] | None = None  # the step still being filled
 
@@ -98,7 +99,7 @@ class Measure:
         whole = n - n % _RUN
         runs_peak = [run_peaks(z, whole // _RUN, _RUN + self.window - 1)]
         # Summed in float32 (a matrix-vector product, in a fraction of the time of a sum
-        # along rows): 32 terms, far finer than the 1 dB bins they are counted in.
+        # along rows): 32 terms, far finer than the 2 dB bins they are counted in.
         runs_energy = [energy[:whole].reshape(-1, _RUN) @ _RUN_ONES]
         run_starts = [np.arange(0, whole, _RUN)]
         if whole < n:
@@ -106,7 +107,7 @@ class Measure:
             runs_peak.append(z[whole:].max(keepdims=True))
             run_starts.append(np.array([whole]))
         level = 20 * np.log10(np.maximum(np.concatenate(runs_peak), 1e-9))
-        bins = np.clip(np.round(level - _LOWEST_DB), 0, _BINS - 1).astype(np.intp)
+        bins = np.clip(np.round((level - _LOWEST_DB) / _BIN_DB), 0, _BINS - 1).astype(np.intp)
         steps = (start + np.concatenate(run_starts) + _RUN // 2) // self.step
         self._count(np.maximum(steps, 0), bins, np.concatenate(runs_energy))
 
@@ -127,10 +128,12 @@ class Measure:
 
     def _matrix(self) -> np.ndarray:
         """Energy by peak for every step the meter measured, zeros where nothing sounded
-        (float32, made once for the search)."""
+        (float16, as kept: the search reads it in float32 chunks)."""
         total = self.meter.steps()
-        matrix = np.zeros((total, _BINS), dtype=np.float32)
-        for at, rows in self._rows:
+        matrix = np.zeros((total, _BINS), dtype=np.float16)
+        self._rows.reverse()
+        while self._rows:  # each copied, then let go: never held twice
+            at, rows = self._rows.pop()
             span = min(rows.shape[0], max(0, total - at))
             matrix[at : at + span] = rows[:span]
         if self._open is not None and self._open[0] < total:
@@ -141,14 +144,17 @@ class Measure:
         """Every step's K-weighted mean square once gained and limited."""
         gain = 10 ** (gain_db / 20)
         kept = (np.minimum(1.0, self.ceiling / (gain * peaks)) ** 2).astype(np.float32)
-        return (rows @ kept).astype(np.float64) * (gain * gain / self.step)
+        out = np.empty(rows.shape[0])
+        for at in range(0, rows.shape[0], _CHUNK_STEPS):
+            out[at : at + _CHUNK_STEPS] = rows[at : at + _CHUNK_STEPS].astype(np.float32) @ kept
+        return out * (gain * gain / self.step)
 
     def gain(self) -> float:
         """The linear gain that brings the limited mix to the target (1 for silence)."""
         measured = self.meter.lufs()
         if not math.isfinite(measured) or (not self._rows and self._open is None):
             return 1.0
-        peaks = 10 ** ((_LOWEST_DB + np.arange(_BINS)) / 20)
+        peaks = 10 ** ((_LOWEST_DB + _BIN_DB * np.arange(_BINS)) / 20)
         rows = self._matrix()
 
         def limited(gain_db: float) -> float:
