@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from voiceguide.control.commands import Command
-from voiceguide.control.grammar import command_name, jsgf, phrase_command
+from voiceguide.control.grammar import PRONUNCIATIONS, command_name, jsgf, phrase_command
 from voiceguide.errors import DeviceError
 
 RATE = 16000  # the acoustic model's sample rate
@@ -24,6 +24,10 @@ ENDPOINT_WINDOW = 0.2  # seconds of silence (90 % of it) that end an utterance
 PREROLL = 0.1
 POSTROLL = 0.1
 KEPT = 4.0  # seconds of recent input kept for that
+# A room's hiss under every utterance, in int16 steps (about -60 dBFS). Synthesized or gated
+# input is digital silence around the word, which the model never heard in training: with
+# it, eSpeak NG's "pause" and "slower" were misread; a real microphone's floor is far above it.
+ROOM_FLOOR = 30.0
 
 
 class ListenError(DeviceError):
@@ -75,7 +79,11 @@ class Recognizer:
         self.max_length = max_length
         # dither: synthesized or gated input has runs of exact zeros, whose log energy
         # breaks the features (a clean "stop" was read as "go"; the same word with noise was not).
-        self.decoder = ps.Decoder(lm=None, samprate=RATE, dither=True, loglevel="FATAL")
+        # bestpath off: the lattice rescoring picked a worse command than the search found.
+        self.decoder = ps.Decoder(
+            lm=None, samprate=RATE, dither=True, bestpath=False, loglevel="FATAL"
+        )
+        _add_pronunciations(self.decoder)
         self.decoder.add_jsgf_string("voiceguide", jsgf())
         self.decoder.activate_search("voiceguide")
         self.endpointer = ps.Endpointer(window=ENDPOINT_WINDOW, sample_rate=RATE)
@@ -85,6 +93,7 @@ class Recognizer:
         self._too_long = False
         self._recent = bytearray()  # the last KEPT seconds of input
         self._recent_start = 0  # its first sample's index in the input
+        self._hiss = np.random.default_rng(0)
 
     def feed(self, samples: np.ndarray) -> list[Heard]:
         """Process samples (int16, 16 kHz, mono); the utterances that ended in them."""
@@ -149,11 +158,26 @@ class Recognizer:
         # Decoded whole (full_utt): the cepstral mean is taken over the utterance itself,
         # which a one-word command needs; live CMN starts from a guess and misreads it.
         self.decoder.start_utt()
-        self.decoder.process_raw(self._audio(start - PREROLL, end + POSTROLL), False, True)
+        audio = np.frombuffer(self._audio(start - PREROLL, end + POSTROLL), dtype="<i2")
+        self.decoder.process_raw(self._with_floor(audio).tobytes(), False, True)
         self.decoder.end_utt()
         hyp = self.decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         return Heard(start, end, text, phrase_command(text))
+
+    def _with_floor(self, audio: np.ndarray) -> np.ndarray:
+        hiss = self._hiss.standard_normal(audio.shape[0]) * ROOM_FLOOR
+        return np.clip(np.round(audio + hiss), -32768, 32767).astype("<i2")
+
+
+def _add_pronunciations(decoder: Any) -> None:
+    """The command words' other pronunciations, as the dictionary's `word(2)`, `word(3)`..."""
+    for word, pronunciations in PRONUNCIATIONS.items():
+        for phones in pronunciations:
+            n = 2
+            while decoder.lookup_word(f"{word}({n})") is not None:
+                n += 1
+            decoder.add_word(f"{word}({n})", phones, False)
 
 
 def recognize(samples: np.ndarray, max_length: float = MAX_UTTERANCE) -> list[Heard]:
