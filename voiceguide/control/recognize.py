@@ -18,15 +18,19 @@ from voiceguide.errors import DeviceError
 
 RATE = 16000  # the acoustic model's sample rate
 MAX_UTTERANCE = 1.5  # seconds: longer speech is talk, not a command
-ENDPOINT_WINDOW = 0.2  # seconds of silence (90 % of it) that end an utterance
+# Seconds of silence (90 % of it) that end an utterance. Shorter windows (0.12-0.18 s) answer
+# sooner but split a guide's sentence at its commas into short pieces read as commands.
+ENDPOINT_WINDOW = 0.2
 # The speech detector starts an utterance when voicing starts: a leading "s", "f", "b" or
 # "st" is cut off ("stop" read as "go"). The decoder gets this much audio before it.
 PREROLL = 0.1
 POSTROLL = 0.1
 KEPT = 4.0  # seconds of recent input kept for that
-# A room's hiss under every utterance, in int16 steps (about -60 dBFS). Synthesized or gated
-# input is digital silence around the word, which the model never heard in training: with
-# it, eSpeak NG's "pause" and "slower" were misread; a real microphone's floor is far above it.
+# A room's hiss added to all input, in int16 steps (about -60 dBFS; a real microphone's own
+# floor is above it). Synthesized, gated or piped input has runs of digital silence, which
+# neither model met in training: the decoder misread eSpeak NG's "pause" and "slower" next
+# to it, and after a while the speech detector stopped ending utterances in it (two commands
+# a second apart were merged into one, too long to be a command).
 ROOM_FLOOR = 30.0
 
 
@@ -80,8 +84,11 @@ class Recognizer:
         # dither: synthesized or gated input has runs of exact zeros, whose log energy
         # breaks the features (a clean "stop" was read as "go"; the same word with noise was not).
         # bestpath off: the lattice rescoring picked a worse command than the search found.
+        # topn 16 (the default scores 4 Gaussians per state): in noise the best-scoring few
+        # are often noise's; at 15 dB SNR 4 -> 16 took a tenth fewer misreadings, for 15 ms
+        # more per utterance.
         self.decoder = ps.Decoder(
-            lm=None, samprate=RATE, dither=True, bestpath=False, loglevel="FATAL"
+            lm=None, samprate=RATE, dither=True, bestpath=False, topn=16, loglevel="FATAL"
         )
         _add_pronunciations(self.decoder)
         self.decoder.add_jsgf_string("voiceguide", jsgf())
@@ -97,7 +104,7 @@ class Recognizer:
 
     def feed(self, samples: np.ndarray) -> list[Heard]:
         """Process samples (int16, 16 kHz, mono); the utterances that ended in them."""
-        data = self._pending + np.ascontiguousarray(samples, dtype="<i2").tobytes()
+        data = self._pending + self._with_floor(np.asarray(samples)).tobytes()
         heard: list[Heard] = []
         size = self.frame_bytes
         whole = len(data) - len(data) % size
@@ -158,14 +165,14 @@ class Recognizer:
         # Decoded whole (full_utt): the cepstral mean is taken over the utterance itself,
         # which a one-word command needs; live CMN starts from a guess and misreads it.
         self.decoder.start_utt()
-        audio = np.frombuffer(self._audio(start - PREROLL, end + POSTROLL), dtype="<i2")
-        self.decoder.process_raw(self._with_floor(audio).tobytes(), False, True)
+        self.decoder.process_raw(self._audio(start - PREROLL, end + POSTROLL), False, True)
         self.decoder.end_utt()
         hyp = self.decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""
         return Heard(start, end, text, phrase_command(text))
 
     def _with_floor(self, audio: np.ndarray) -> np.ndarray:
+        """`audio` (int16) with the room's hiss (ROOM_FLOOR) added."""
         hiss = self._hiss.standard_normal(audio.shape[0]) * ROOM_FLOOR
         return np.clip(np.round(audio + hiss), -32768, 32767).astype("<i2")
 
