@@ -30,6 +30,21 @@ PHRASES: dict[str, Command] = {
     "faster": Command.FASTER,
 }
 
+# More ways to say the command words than the model's dictionary (CMUdict: General American)
+# knows, in its phone set: British and Caribbean vowels (eSpeak NG's default voice is
+# British), a non-rhotic "-er", "resume" with a glide. Without them the grammar forces such a
+# word onto the nearest other command ("done" read as "go on", "faster" as "pause").
+PRONUNCIATIONS: dict[str, list[str]] = {
+    "done": ["D AA N"],
+    "back": ["B AA K"],
+    "stop": ["S T AO P"],
+    "pause": ["P AA Z"],
+    "faster": ["F AA S T AH", "F AA S T ER", "F AE S T AH"],
+    "slower": ["S L OW AH"],
+    "resume": ["R IH Z Y UW M"],
+    "previous": ["P R IY V Y AH S"],
+}
+
 # The table's first column for each command: `next`, `back`, `pause`, ...
 NAMES: dict[Command, str] = {}
 for _phrase, _command in PHRASES.items():

@@ -22,7 +22,9 @@ from voiceguide.control.recognize import RATE, Heard, ListenError, Recognizer
 from voiceguide.sound.resample import resample
 
 ECHO_TAIL = 0.3  # seconds after a sound during which the microphone is still ignored
-BLOCK = 0.05  # seconds of audio per capture callback
+# Seconds of audio per capture callback: the end of a word is seen only when its block
+# arrives (0.05 s blocks: median latency 0.38 s; 0.02 s: 0.35 s, for 1 % more CPU).
+BLOCK = 0.02
 POLL = 0.02  # seconds: how often a merged source looks at its other sources
 
 
