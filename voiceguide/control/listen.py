@@ -153,7 +153,9 @@ class Microphone:
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            stream.stop()
+            # abort, not stop: stop waits for buffers still queued, which an input through
+            # ALSA's PulseAudio plugin may never deliver (Ctrl-C then hung `listen`).
+            stream.abort()
             stream.close()
         if self._thread is not None:
             self._blocks.put(None)
