@@ -52,7 +52,7 @@ class MixCourse:
     hold_from: float = math.inf
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Segment:
     """A mixed buffer: it covers session seconds [at, until); `bed_frame` is the bed's
     frame at its first sample; `follows` says a segment of the same course comes after it
@@ -64,12 +64,11 @@ class Segment:
     pcm: np.ndarray  # int16
     follows: bool
     restart: bool  # the first of a course: it replaces what plays
+    data: bytes = field(init=False, repr=False)  # `pcm` as the device takes it
 
     def __post_init__(self) -> None:
-        # The bytes the device takes, made now, when mixed: not in the moment it is sent.
+        # Made now, when it is mixed, not in the moment it is sent.
         object.__setattr__(self, "data", self.pcm.tobytes())
-
-    data: bytes = field(init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
