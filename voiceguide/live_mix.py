@@ -27,9 +27,10 @@ import numpy as np
 from voiceguide.clock import Clock
 from voiceguide.cue import Cue
 from voiceguide.errors import DeviceError
+from voiceguide.sound.clip import to_int16
 from voiceguide.sound.device import Device, Playback
 from voiceguide.sound.ducking import DuckEnvelope, duck_spans
-from voiceguide.sound.music import Bed, MusicSettings, load_bed
+from voiceguide.sound.music import Bed, MusicSettings, fade_gains, in_fade, load_bed
 from voiceguide.timeline import Event
 
 SEGMENT = 60.0  # seconds of sound mixed at a time: ~2.6 MB at 22050 Hz, ~20 ms to mix
@@ -106,7 +107,9 @@ def mix_segment(
     start = first / rate
     envelope = DuckEnvelope(duck_spans(sounding), duck_db)
     mix = bed.read(bed_frame, frames) * envelope.gain(start, frames, rate)
-    mix *= _fades(start, frames, rate, fade, None if holds else course.end)
+    faded_to = math.inf if holds else course.end  # no fade-out while the end is not known
+    if in_fade(first, frames, rate, fade, faded_to):
+        mix *= fade_gains(first, frames, rate, fade, faded_to)
     if restart and at > 0:  # the bed cuts in where a course begins: no click
         head = min(frames, int(RESTART_FADE * rate))
         mix[:head] *= np.linspace(0.0, 1.0, head, endpoint=False, dtype=np.float32)
@@ -129,27 +132,12 @@ def mix_segment(
         mix[:overlap] *= ramp
     if follows:
         mix[frames - overlap :] *= ramp[::-1]
-    return Segment(at, until, bed_frame, _int16(mix), follows, restart)
+    return Segment(at, until, bed_frame, to_int16(mix), follows, restart)
 
 
 def _frame(t: float, rate: int) -> int:
     """The session's frame at time `t`."""
     return int(round(t * rate))
-
-
-def _fades(start: float, frames: int, rate: int, fade: float, end: float | None) -> np.ndarray:
-    """The session's fade in over its first `fade` seconds and out over its last (when the
-    end is known), as a render fades the bed (`BedMix.fades`)."""
-    t = start + np.arange(frames, dtype=np.float64) / rate
-    if fade <= 0:
-        return np.ones(frames, dtype=np.float32)
-    x = t / fade if end is None else np.minimum(t, end - t) / fade
-    x = np.clip(x, 0.0, 1.0)
-    return (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
-
-
-def _int16(mix: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(mix * 32767.0), -32768, 32767).astype(np.int16)
 
 
 class LiveMix:

@@ -19,6 +19,7 @@ import numpy as np
 
 from voiceguide.control.commands import Command, CommandSource
 from voiceguide.control.recognize import RATE, Heard, ListenError, Recognizer
+from voiceguide.sound.clip import to_int16
 from voiceguide.sound.resample import resample
 
 ECHO_TAIL = 0.3  # seconds after a sound during which the microphone is still ignored
@@ -55,8 +56,7 @@ def _commands(heard: list[Heard], on_heard: Callable[[Heard], None] | None) -> l
 
 def _to_model(samples: np.ndarray, rate: int) -> np.ndarray:
     """Float samples at `rate` as the recognizer's 16 kHz int16."""
-    mono = resample(np.asarray(samples, dtype=np.float32), rate, RATE)
-    return np.clip(np.round(mono * 32767.0), -32768, 32767).astype(np.int16)
+    return to_int16(resample(np.asarray(samples, dtype=np.float32), rate, RATE))
 
 
 def _sounddevice() -> Any:

@@ -25,4 +25,9 @@ class Clip:
 
     def to_int16(self) -> np.ndarray:
         """Samples as 16-bit PCM (what files and simpleaudio take)."""
-        return np.clip(np.round(self.samples * 32767.0), -32768, 32767).astype(np.int16)
+        return to_int16(self.samples)
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples (full scale 1.0) as 16-bit PCM, rounded and clipped."""
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from voiceguide.sound.clip import to_int16
 from voiceguide.sound.loudness import (
     STEP_SECONDS,
     LoudnessMeter,
@@ -213,11 +214,7 @@ class Master:
         )
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        return _int16(self.limiter.process(self.mix.next(block) * self.gain))
+        return to_int16(self.limiter.process(self.mix.next(block) * self.gain))
 
     def flush(self) -> np.ndarray:
-        return _int16(self.limiter.flush())
-
-
-def _int16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+        return to_int16(self.limiter.flush())

@@ -189,22 +189,25 @@ class BedMix:
         rate = self.bed.rate
         out = self.envelope.gain(start / rate, n, rate)  # a new array: scaled in place
         out *= self.bed.read(start, n)
-        if self._fading(start, n):
+        if in_fade(start, n, rate, self.fade, self.total):
             out *= self.fades(start, n)
         return out
 
     def fades(self, start: int, n: int) -> np.ndarray:
         """Fade in over the first `fade` seconds, out over the last (raised cosine)."""
-        rate = self.bed.rate
-        if not self._fading(start, n):
-            return np.ones(n, dtype=np.float32)
-        t = (start + np.arange(n, dtype=np.float64)) / rate
-        x = np.clip(np.minimum(t, self.total - t) / self.fade, 0.0, 1.0)
-        return (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
+        return fade_gains(start, n, self.bed.rate, self.fade, self.total)
 
-    def _fading(self, start: int, n: int) -> bool:
-        """Whether any of the `n` samples from frame `start` lies in the fade-in or -out."""
-        rate = self.bed.rate
-        return self.fade > 0 and not (
-            self.fade * rate <= start <= (self.total - self.fade) * rate - n
-        )
+
+def in_fade(start: int, n: int, rate: int, fade: float, total: float) -> bool:
+    """Whether any of the `n` samples from frame `start` lies in the fade-in or -out."""
+    return fade > 0 and not (fade * rate <= start <= (total - fade) * rate - n)
+
+
+def fade_gains(start: int, n: int, rate: int, fade: float, total: float) -> np.ndarray:
+    """The gains of the `n` samples from frame `start` under a raised-cosine fade in over
+    the first `fade` seconds and out over the last before `total` (inf: no fade-out)."""
+    if not in_fade(start, n, rate, fade, total):
+        return np.ones(n, dtype=np.float32)  # nothing here is in a fade: no cosines
+    t = (start + np.arange(n, dtype=np.float64)) / rate
+    x = np.clip(np.minimum(t, total - t) / fade, 0.0, 1.0)
+    return (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
