@@ -19,6 +19,7 @@ from tests.player_fixtures import (
     FakeClock,
     FakeDevice,
     FakeKeys,
+    FakePlayback,
     FakeSpeech,
     RecordingStatus,
     routine,
@@ -43,11 +44,12 @@ def db(x: np.ndarray) -> float:
     return 20 * np.log10(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) + 1e-12)
 
 
-def heard(device: FakeDevice, seconds: float) -> np.ndarray:
+def heard(device: StoppingDevice, seconds: float) -> np.ndarray:
     """What a mixing output plays: every buffer from the time it was sent, until it was
     stopped or ended, added up (float, full scale 1)."""
     out = np.zeros(int(seconds * RATE) + RATE, np.float64)
-    for (sent, pcm, rate), playback_stop in zip(device.plays, _stops(device), strict=True):
+    stops = [playback.stopped_at for playback in device.playbacks]
+    for (sent, pcm, rate), playback_stop in zip(device.plays, stops, strict=True):
         assert rate == RATE
         samples = np.frombuffer(pcm, "<i2").astype(np.float64) / 32767
         first = int(round((sent - START) * RATE))
@@ -57,18 +59,14 @@ def heard(device: FakeDevice, seconds: float) -> np.ndarray:
     return out
 
 
-def _stops(device: FakeDevice) -> list[float | None]:
-    return [p.stopped_at for p in device.playbacks]  # type: ignore[attr-defined]
-
-
 class StoppingDevice(FakeDevice):
     """A FakeDevice that remembers each playback, to know where each was stopped."""
 
     def __init__(self, clock: FakeClock) -> None:
         super().__init__(clock)
-        self.playbacks: list[object] = []
+        self.playbacks: list[FakePlayback] = []
 
-    def play(self, pcm: bytes, rate: int):  # type: ignore[no-untyped-def]
+    def play(self, pcm: bytes, rate: int) -> FakePlayback:
         playback = super().play(pcm, rate)
         self.playbacks.append(playback)
         return playback
@@ -138,10 +136,10 @@ def test_segments_of_one_course_join_without_a_seam(monkeypatch: pytest.MonkeyPa
 
 def test_a_paused_session_is_silent_and_the_bed_goes_on_where_it_stopped() -> None:
     result, device = play(keys=[(12.0, " "), (14.0, " ")])
-    stopped = [p.stopped_at for p in device.playbacks]  # type: ignore[attr-defined]
+    stopped = [p.stopped_at for p in device.playbacks]
     sent = [t for t, _, _ in device.plays]
     # Everything sent before the pause was stopped at it; nothing was sent while paused.
-    assert [t - START for t in sent[:1]] == [0.0]
+    assert sent[0] == START
     assert stopped[0] == pytest.approx(START + 12.0)
     assert not [t for t in sent if START + 12.0 < t < START + 14.0]
     sound = heard(device, 40.0)
